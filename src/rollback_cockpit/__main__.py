@@ -1,0 +1,3 @@
+from rollback_cockpit.tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Async AWS clients (aiobotocore) built from the standard credential chain.
+
+The only differences between real AWS and the rehearsal world are the
+endpoint URL and the credentials handed in here by the composition root.
+Clients are created once per service and reused for the life of the
+``Aws`` object, because building a client loads its service model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    # Explicit keys: only the rehearsal world's dummy ones are ever passed.
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+    @classmethod
+    def resolve(cls, region: str, profile: str | None = None, endpoint_url: str | None = None, **kw: Any) -> AwsSettings:
+        """Command-line values win over the environment file's."""
+        return cls(
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
+            **kw,
+        )
+
+
+class Aws:
+    """Owns the aiobotocore session and one client per service.
+
+    Use as ``async with Aws(settings) as aws: ecs = await aws.client("ecs")``.
+    """
+
+    def __init__(self, settings: AwsSettings):
+        self.settings = settings
+        self._stack = contextlib.AsyncExitStack()
+        self._clients: dict[str, Any] = {}
+        self._session = None
+
+    async def __aenter__(self) -> Aws:
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._clients.clear()
+        await self._stack.__aexit__(*exc)
+
+    def _config(self) -> Any:
+        from botocore.config import Config
+
+        return Config(
+            region_name=self.settings.region,
+            retries={"max_attempts": self.settings.max_attempts, "mode": "adaptive"},
+            connect_timeout=self.settings.connect_timeout,
+            read_timeout=self.settings.read_timeout,
+            max_pool_connections=50,
+        )
+
+    async def client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            if self._session is None:
+                from aiobotocore.session import AioSession
+
+                self._session = AioSession(profile=self.settings.profile)
+            kwargs: dict[str, Any] = {"config": self._config()}
+            if self.settings.endpoint_url:
+                kwargs["endpoint_url"] = self.settings.endpoint_url
+            if self.settings.access_key_id:
+                kwargs["aws_access_key_id"] = self.settings.access_key_id
+                kwargs["aws_secret_access_key"] = self.settings.secret_access_key
+            client = await self._stack.enter_async_context(
+                self._session.create_client(service, region_name=self.settings.region, **kwargs)
+            )
+            self._clients[service] = client
+        return client
+
+    async def account_and_caller(self) -> tuple[str, str]:
+        """(account id, caller ARN) from STS: the operator's AWS identity."""
+        sts = await self.client("sts")
+        who = await sts.get_caller_identity()
+        return who["Account"], who["Arn"]
+
+
+def request_id(response: dict[str, Any]) -> str | None:
+    """The AWS request id of a response, for the journal's evidence."""
+    return (response or {}).get("ResponseMetadata", {}).get("RequestId")

@@ -1,0 +1,20 @@
+"""The debug log: full tracebacks for what the operator sees in one line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+
+def setup(state_dir: Path) -> Path:
+    """Send the package's log records to ``<state-dir>/debug.log``; return its path."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "debug.log"
+    logger = logging.getLogger("rollback_cockpit")
+    if not any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return path

@@ -1,0 +1,1 @@
+"""The runbook's own model: environment file, checklists, journal, report, clock."""

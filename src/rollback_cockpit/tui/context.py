@@ -1,0 +1,134 @@
+"""Builds what every command needs from the command line: the composition root's core.
+
+Here — and only here — the program decides whether it talks to AWS or to the
+rehearsal world: the endpoint, the credentials and the clock differ, nothing
+else. ``actions/`` and ``checks/`` receive the result and never ask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from rollback_cockpit.runbook.clock import Clock, ScaledClock
+
+# The rehearsal world accepts any keys; these are not secrets.
+REHEARSAL_KEYS = ("rehearsal", "rehearsal")
+
+
+def shipped_environment() -> Path:
+    """The environment file that ships with the package (the runbook's system)."""
+    return Path(str(resources.files("rollback_cockpit") / "environments" / "lightningtalk-prod.yaml"))
+
+
+def add_state_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where journals, reports and the debug log go (default: $XDG_STATE_HOME/rollback-cockpit)",
+    )
+
+
+def add_target_options(parser: argparse.ArgumentParser, *, simulate_default_speed: float = 10.0) -> None:
+    """--simulate | --env FILE, and the AWS and rehearsal knobs."""
+    target = parser.add_argument_group("target")
+    target.add_argument("--env", dest="env_file", type=Path, metavar="FILE", help="the environment file (YAML)")
+    target.add_argument("--simulate", action="store_true", help="run against a local rehearsal world, not AWS")
+    target.add_argument("--profile", help="AWS profile (default: the environment file's, then the standard chain)")
+    target.add_argument("--region", help="AWS region (default: the environment file's)")
+    target.add_argument("--scenario", default="bad-deploy", help="rehearsal scenario (with --simulate)")
+    target.add_argument(
+        "--speed",
+        type=float,
+        default=simulate_default_speed,
+        help=f"rehearsal clock speed-up (with --simulate; default {simulate_default_speed:g}x)",
+    )
+
+
+@dataclass
+class Context:
+    env: object  # runbook.environment.Environment (kept lazy for start-up)
+    aws_settings: object  # aws.session.AwsSettings
+    clock: Clock
+    state_dir: Path
+    debug_log: Path
+    local_user: str
+    simulate: bool
+
+
+def state_dir_of(args: argparse.Namespace) -> Path:
+    from rollback_cockpit.runbook.journal import default_state_dir
+
+    return (getattr(args, "state_dir", None) or default_state_dir()).expanduser()
+
+
+def local_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return os.environ.get("USER", "unknown")
+
+
+@contextlib.contextmanager
+def open_context(args: argparse.Namespace) -> Iterator[Context]:
+    """Load the environment (starting the rehearsal world with --simulate)."""
+    from rollback_cockpit import debuglog
+    from rollback_cockpit.aws.session import AwsSettings
+    from rollback_cockpit.runbook import environment
+
+    state_dir = state_dir_of(args)
+    debug_log = debuglog.setup(state_dir)
+    if not args.simulate and args.env_file is None:
+        raise UsageError("say where to roll back: --env FILE for an environment, or --simulate for a rehearsal")
+
+    with contextlib.ExitStack() as stack:
+        if args.simulate:
+            from rollback_cockpit.simulate.world import running_world
+
+            info = stack.enter_context(
+                running_world(
+                    env_path=args.env_file or shipped_environment(),
+                    scenario=args.scenario,
+                    speed=args.speed,
+                    state_dir=state_dir,
+                )
+            )
+            env_path = Path(info.env_path)
+        else:
+            env_path = args.env_file
+        env = environment.load(env_path)
+        if env.rehearsal is not None:
+            r = env.rehearsal
+            settings = AwsSettings(
+                region=args.region or env.region,
+                endpoint_url=r.endpoint_url,
+                access_key_id=REHEARSAL_KEYS[0],
+                secret_access_key=REHEARSAL_KEYS[1],
+            )
+            clock: Clock = ScaledClock(speed=r.speed, real_epoch=r.real_epoch, sim_epoch=r.sim_epoch)
+        else:
+            settings = AwsSettings.resolve(
+                region=args.region or env.region,
+                profile=args.profile or env.profile or os.environ.get("AWS_PROFILE"),
+            )
+            clock = Clock()
+        yield Context(
+            env=env,
+            aws_settings=settings,
+            clock=clock,
+            state_dir=state_dir,
+            debug_log=debug_log,
+            local_user=local_user(),
+            simulate=env.rehearsal is not None,
+        )
+
+
+class UsageError(Exception):
+    """A command-line mistake: exit 2 with the message."""
