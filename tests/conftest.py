@@ -91,3 +91,52 @@ def state_dir(tmp_path):
     d = tmp_path / "state"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def enforce_auth(moto_server):
+    """Make the moto server check credentials and IAM policies, as AWS does.
+
+    Yields a function that creates an IAM user allowed only ``actions`` and
+    returns its (access key, secret key). Auth is switched off again after.
+    """
+    import json
+
+    import boto3
+
+    iam = boto3.client(
+        "iam", region_name=REGION, endpoint_url=moto_server, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+    def user_allowed(*actions: str) -> tuple[str, str]:
+        name = f"user{len(created)}"
+        iam.create_user(UserName=name)
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        created.append(name)
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def set_auth(count: str) -> None:
+        # The server runs in this process (ThreadedMotoServer), so its auth
+        # switch is moto's own setting; /moto-api/reset-auth does the same
+        # over HTTP but answers 500 in moto 5.2.5 server mode.
+        from moto import settings
+        from moto.core.responses import ActionAuthenticatorMixin
+
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = float(count)
+        ActionAuthenticatorMixin.request_count = 0
+
+    created: list[str] = []
+    # Users must exist before enforcement starts; callers create them first,
+    # then call the returned enable().
+    state = {"on": False}
+
+    def enable() -> None:
+        set_auth("0")
+        state["on"] = True
+
+    user_allowed.enable = enable  # type: ignore[attr-defined]
+    yield user_allowed
+    if state["on"]:
+        set_auth("inf")

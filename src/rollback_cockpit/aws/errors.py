@@ -89,6 +89,7 @@ def _classify(exc: BaseException, action: str | None, resource: str | None, prof
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
         msg = str(err.get("Message", "")).strip()
+        code, msg = _unwrap_xml(code, msg)
         op = action or getattr(exc, "operation_name", None) or "the call"
         if code in _EXPIRED:
             return AwsProblem(EXPIRED, f"AWS credentials have expired ({op})", _login_hint(profile), op)
@@ -103,7 +104,7 @@ def _classify(exc: BaseException, action: str | None, resource: str | None, prof
             )
         if code in _THROTTLED:
             return AwsProblem(THROTTLED, f"AWS kept throttling {op}{on} after retries", "wait a minute and retry; other tools may be using the same API quota", op)
-        if code in _NOT_FOUND or code.endswith(_NOT_FOUND_SUFFIXES) or "not found" in msg.lower() or "does not exist" in msg.lower():
+        if code in _NOT_FOUND or code.endswith(_NOT_FOUND_SUFFIXES) or _says_missing(msg):
             what = resource or msg or code
             return AwsProblem(NOT_FOUND, f"not found: {what} ({op}: {msg or code})", "check the name in the environment file and the region", op)
         return AwsProblem(OTHER, f"{op} failed{on}: {code}: {msg}" if msg else f"{op} failed{on}: {code}", "", op)
@@ -136,3 +137,25 @@ def error_code(exc: BaseException) -> str | None:
     if isinstance(response, dict):
         return response.get("Error", {}).get("Code")
     return None
+
+
+def _says_missing(message: str) -> bool:
+    # Some services say "missing" only in words (ECS: ClientException
+    # "Unable to describe task definition.").
+    m = message.lower()
+    return any(w in m for w in ("not found", "does not exist", "unable to describe", "could not be found"))
+
+
+def _unwrap_xml(code: str, message: str) -> tuple[str, str]:
+    """An XML error body under a JSON protocol (a proxy, an emulator) still has a code.
+
+    botocore then reports the HTTP status as the code and the raw XML as the
+    message; the real code and message are inside.
+    """
+    if "<Code>" not in message:
+        return code, message
+    import re
+
+    inner = re.search(r"<Code>([^<]+)</Code>", message)
+    text = re.search(r"<Message>([^<]*)</Message>", message)
+    return (inner.group(1) if inner else code), (text.group(1) if text else "")

@@ -76,16 +76,22 @@ class Aws:
             if self._session is None:
                 from aiobotocore.session import AioSession
 
-                self._session = AioSession(profile=self.settings.profile)
+                session = AioSession(profile=self.settings.profile)
+                self._session = session
             kwargs: dict[str, Any] = {"config": self._config()}
             if self.settings.endpoint_url:
                 kwargs["endpoint_url"] = self.settings.endpoint_url
             if self.settings.access_key_id:
                 kwargs["aws_access_key_id"] = self.settings.access_key_id
                 kwargs["aws_secret_access_key"] = self.settings.secret_access_key
-            client = await self._stack.enter_async_context(
-                self._session.create_client(service, region_name=self.settings.region, **kwargs)
-            )
+            try:
+                client = await self._stack.enter_async_context(
+                    self._session.create_client(service, region_name=self.settings.region, **kwargs)
+                )
+            except Exception as exc:  # e.g. an unknown profile: one readable line
+                from rollback_cockpit.aws.errors import explain
+
+                raise explain(exc, profile=self.settings.profile, endpoint_url=self.settings.endpoint_url) from exc
             self._clients[service] = client
         return client
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -38,12 +37,18 @@ class Clock:
         return seconds / self.speed
 
 
-@dataclass
 class ScaledClock(Clock):
-    speed: float
-    real_epoch: float
-    sim_epoch: float
-    simulated: bool = True
+    simulated = True
+
+    def __init__(self, speed: float, real_epoch: float, sim_epoch: float):
+        if speed <= 0:
+            raise ValueError("the clock speed must be positive")
+        self.speed = float(speed)
+        self.real_epoch = float(real_epoch)
+        self.sim_epoch = float(sim_epoch)
+
+    def __repr__(self) -> str:
+        return f"ScaledClock(speed={self.speed:g}, real_epoch={self.real_epoch}, sim_epoch={self.sim_epoch})"
 
     def time(self) -> float:
         return self.sim_epoch + (time.time() - self.real_epoch) * self.speed

@@ -443,7 +443,10 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode):
             self.problem(node, key, f"must be {_type_name(tp)}, not {_describe(node)}")
             return None
-        raw = yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+        try:
+            raw = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+        except yaml.YAMLError:
+            raw = node.value
         if tp is bool:
             if isinstance(raw, bool):
                 return raw

@@ -76,9 +76,9 @@ def report_failure(exc: BaseException, args: argparse.Namespace) -> int:
     if isinstance(exc, UsageError):
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    log = logging.getLogger("rollback_cockpit")
-    log.error("command failed", exc_info=exc)
+    # The debug log is set up before logging, so the traceback never reaches the screen.
     where = _debug_log_hint(args)
+    logging.getLogger("rollback_cockpit").error("command failed", exc_info=exc)
     if isinstance(exc, AwsProblem):
         print(f"error: {exc.line()}{where}", file=sys.stderr)
         return EXIT_FAILED
@@ -93,12 +93,15 @@ def report_failure(exc: BaseException, args: argparse.Namespace) -> int:
 
 
 def _debug_log_hint(args: argparse.Namespace) -> str:
+    import logging
+
     from rollback_cockpit import debuglog
     from rollback_cockpit.tui.context import state_dir_of
 
     try:
         path = debuglog.setup(state_dir_of(args))
     except OSError:
+        logging.getLogger("rollback_cockpit").addHandler(logging.NullHandler())
         return ""
     return f" (details: {path})"
 
