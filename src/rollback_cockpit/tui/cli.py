@@ -17,6 +17,7 @@ from rollback_cockpit import __version__
 COMMANDS: dict[str, str] = {
     "env": "env_check",
     "report": "report",
+    "run": "run",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
