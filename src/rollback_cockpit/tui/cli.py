@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "env": "env_check",
     "report": "report",
     "run": "run",
+    "readiness": "readiness",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
