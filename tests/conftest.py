@@ -140,3 +140,12 @@ def enforce_auth(moto_server):
     yield user_allowed
     if state["on"]:
         set_auth("inf")
+
+
+@pytest.fixture
+def fault_proxy(moto):
+    """A proxy in front of the moto server that injects AWS faults on the wire."""
+    from tests.faults import FaultProxy
+
+    with FaultProxy(moto) as proxy:
+        yield proxy

@@ -64,7 +64,7 @@ class Aws:
 
         return Config(
             region_name=self.settings.region,
-            retries={"max_attempts": self.settings.max_attempts, "mode": "adaptive"},
+            retries={"total_max_attempts": self.settings.max_attempts, "mode": "adaptive"},
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             max_pool_connections=50,
