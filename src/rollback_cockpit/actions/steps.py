@@ -221,7 +221,12 @@ async def execute(
     journal_error: list[JournalError] = []
 
     def emit(type_: str, **data: Any) -> Event:
-        return journal.append(type_, **data)
+        try:
+            return journal.append(type_, **data)
+        except JournalError:
+            raise
+        except Exception as exc:  # a broken listener or file handle: treat as unrecorded, stop changing
+            raise JournalError(f"cannot journal {type_}: {exc}") from exc
 
     yield emit(ev.PLAN_SHOWN, **plan.to_json())
 

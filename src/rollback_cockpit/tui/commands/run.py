@@ -158,12 +158,36 @@ def _print_plan(out: TextIO, plan: Any, ctx: Any) -> None:
 
 
 async def _execute(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, caller: str, out: TextIO) -> int:
+
+    from rollback_cockpit.actions import lock
+    from rollback_cockpit.runbook.journal import new_run_id
+
+    clock = ctx.clock
+    run_id = new_run_id()
+    operator = f"{ctx.local_user} ({caller})"
+    # The lock first: a second operator is refused before anything is written or changed.
+    try:
+        held = await lock.acquire(aws, ctx.env, operator, run_id, clock)
+    except lock.LockHeld as exc:
+        _print(out, f"REFUSED: another rollback of {ctx.env.name} is running: {exc.holder.describe()}")
+        _print(out, "nothing was changed (if that run is dead, break the lock with the cockpit's lock command)")
+        return EXIT_REFUSED
+    try:
+        return await _locked(args, ctx, aws, plan, caller, out, run_id, held)
+    finally:
+        try:
+            await lock.release(aws, ctx.env, run_id)
+        except Exception as exc:  # the rollback's outcome stands; the operator must free the lock by hand
+            _print(out, f"warning: could not release the lock {held.parameter}: {exc}")
+
+
+async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, caller: str, out: TextIO, run_id: str, held: Any) -> int:
     from rollback_cockpit.actions.steps import execute, outcome
     from rollback_cockpit.runbook import events as ev
     from rollback_cockpit.runbook.journal import Journal
 
     clock = ctx.clock
-    journal = Journal.create(ctx.state_dir, clock)
+    journal = Journal.create(ctx.state_dir, clock, run_id=run_id)
     try:
         journal.append(
             ev.RUN_STARTED,
@@ -177,6 +201,7 @@ async def _execute(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, call
             services=args.services or [],
             to=args.to,
         )
+        journal.append(ev.LOCK_TAKEN, parameter=held.parameter, operator=held.operator)
         abort = asyncio.Event()
         _on_interrupt(abort, journal, out)
         started = clock.time()
@@ -204,6 +229,7 @@ async def _execute(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, call
         )
         _print(out, f"result: {result.result}" + "".join(f"\n  {r}: {o}" for r, o in result.per_resource.items()))
         _print(out, f"journal: {journal.path}")
+        journal.append(ev.LOCK_RELEASED, parameter=held.parameter)
         _write_reports(args, ctx, journal, out)
     finally:
         journal.close()
