@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "run": "run",
     "readiness": "readiness",
+    "sim": "sim",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
