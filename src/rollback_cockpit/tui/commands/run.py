@@ -175,13 +175,14 @@ async def _execute(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, call
     try:
         return await _locked(args, ctx, aws, plan, caller, out, run_id, held)
     finally:
-        try:
+        try:  # a no-op when the run gave the lock back itself; after a crash it frees it
             await lock.release(aws, ctx.env, run_id)
         except Exception as exc:  # the rollback's outcome stands; the operator must free the lock by hand
             _print(out, f"warning: could not release the lock {held.parameter}: {exc}")
 
 
 async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, caller: str, out: TextIO, run_id: str, held: Any) -> int:
+    from rollback_cockpit.actions import lock
     from rollback_cockpit.actions.steps import execute, outcome
     from rollback_cockpit.runbook import events as ev
     from rollback_cockpit.runbook.journal import Journal
@@ -220,6 +221,8 @@ async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, calle
         counts: dict[str, int] = {}
         if not args.no_validate:
             validation_failed, counts = await _validate(aws, ctx, journal, out)
+        if await lock.release(aws, ctx.env, run_id):
+            journal.append(ev.LOCK_RELEASED, parameter=held.parameter)
         journal.append(
             ev.RUN_FINISHED,
             result=result.result,
@@ -229,7 +232,6 @@ async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, calle
         )
         _print(out, f"result: {result.result}" + "".join(f"\n  {r}: {o}" for r, o in result.per_resource.items()))
         _print(out, f"journal: {journal.path}")
-        journal.append(ev.LOCK_RELEASED, parameter=held.parameter)
         _write_reports(args, ctx, journal, out)
     finally:
         journal.close()
