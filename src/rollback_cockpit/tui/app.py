@@ -1,0 +1,226 @@
+"""The cockpit application: themes, the journal, the AWS session, the palette.
+
+The app takes everything it depends on in its constructor (the environment,
+AWS settings, clock, journal, and the services it calls), so a Pilot test
+can build it directly against a moto server or the rehearsal world.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, InvalidThemeError
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from rollback_cockpit import themes
+from rollback_cockpit.runbook import events as ev
+from rollback_cockpit.runbook.clock import Clock
+from rollback_cockpit.runbook.journal import Journal
+
+log = logging.getLogger("rollback_cockpit")
+
+
+def _load(module: str, name: str) -> Any:
+    """A service from another part of the package, or None until it exists."""
+    try:
+        return getattr(importlib.import_module(f"rollback_cockpit.{module}"), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+@dataclass
+class Services:
+    """The plain async functions the cockpit drives (see BRIEF contracts).
+
+    Each is looked up when the app starts; a missing one leaves its panel
+    saying so instead of failing the whole cockpit.
+    """
+
+    sample: Callable[..., Any] | None = None
+    evaluate: Callable[..., Any] | None = None
+    run_validation: Callable[..., Any] | None = None
+    planners: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    execute: Callable[..., Any] | None = None
+    lock: Any = None  # the actions.lock module
+    render_report: Callable[..., Any] | None = None
+    readiness: Callable[..., Any] | None = None
+
+    @classmethod
+    def default(cls) -> Services:
+        planners = {}
+        for kind, module, fn in (("app", "actions.app", "plan_app"),):
+            planner = _load(module, fn)
+            if planner is not None:
+                planners[kind] = planner
+        lock = None
+        try:
+            lock = importlib.import_module("rollback_cockpit.actions.lock")
+        except ImportError:
+            pass
+        return cls(
+            sample=_load("checks.metrics", "sample"),
+            evaluate=_load("checks.triggers", "evaluate"),
+            run_validation=_load("checks.validation", "run_validation"),
+            planners=planners,
+            execute=_load("actions.steps", "execute"),
+            lock=lock,
+            render_report=_load("runbook.report", "render"),
+            readiness=_load("checks.readiness", "check_readiness"),
+        )
+
+
+class CockpitCommands(Provider):
+    """Every key binding of the cockpit as a palette command."""
+
+    def _commands(self) -> list[tuple[str, str, Any]]:
+        screen = self.screen
+        out = []
+        seen = set()
+        for node in (screen, self.app):
+            for b in getattr(node, "BINDINGS", []):
+                if isinstance(b, Binding) and b.description and b.action not in seen:
+                    seen.add(b.action)
+                    out.append((b.description, f"key {b.key_display or b.key}", partial(node.run_action, b.action)))
+        return out
+
+    async def discover(self) -> Hits:
+        for title, help_text, command in self._commands():
+            yield DiscoveryHit(title, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, command in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), command, help=help_text)
+
+
+class CockpitApp(App):
+    TITLE = "rollback-cockpit"
+    CSS_PATH = str(themes.layout_path())
+    COMMANDS = App.COMMANDS | {CockpitCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
+        Binding("q", "quit", "Quit", id="app.quit_q"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+    ]
+    # Over SSH, every animation frame is bytes on the wire.
+    ANIMATION_LEVEL = "none"
+
+    def __init__(
+        self,
+        ctx: Any = None,
+        *,
+        env: Any = None,
+        aws_settings: Any = None,
+        clock: Clock | None = None,
+        journal: Journal | None = None,
+        state_dir: Path | None = None,
+        local_user: str | None = None,
+        simulate: bool | None = None,
+        theme: str | None = None,
+        services: Services | None = None,
+        sample_on_timer: bool = True,
+        check_terminal: bool = True,
+    ) -> None:
+        super().__init__()
+        self.env = env if env is not None else ctx.env
+        self.aws_settings = aws_settings if aws_settings is not None else getattr(ctx, "aws_settings", None)
+        self.clock = clock or getattr(ctx, "clock", None) or Clock()
+        self.state_dir = Path(state_dir or ctx.state_dir)
+        self.local_user = local_user or getattr(ctx, "local_user", None) or os.environ.get("USER", "operator")
+        self.simulate = bool(simulate if simulate is not None else getattr(ctx, "simulate", self.env.is_rehearsal))
+        self.journal = journal or Journal.create(self.state_dir, self.clock)
+        self.services = services or Services.default()
+        # Metrics follow their own timer unless a test drives them.
+        self.sample_on_timer = sample_on_timer
+        self.check_terminal = check_terminal
+        self.aws: Any = None
+        self.aws_identity: str | None = None
+        self._theme_choice = theme
+        self._theme_problem = ""
+        self.animation_level = "none"
+
+    @property
+    def operator(self) -> str:
+        return f"{self.local_user} ({self.aws_identity})" if self.aws_identity else self.local_user
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {**super().get_theme_variable_defaults(), **themes.VARIABLE_DEFAULTS}
+
+    def _select_theme(self) -> None:
+        for t in themes.THEMES.values():
+            self.register_theme(t)
+        try:
+            self.theme = themes.theme_name(self._theme_choice)
+        except InvalidThemeError:
+            self.theme = themes.DEFAULT
+            self._theme_problem = f"unknown theme {self._theme_choice!r}; using dark (choices: dark, light, ansi)"
+
+    def on_load(self) -> None:
+        self._select_theme()
+
+    async def on_mount(self) -> None:
+        if self._theme_problem:
+            self.notify(self._theme_problem, severity="warning")
+        if self.aws_settings is not None:
+            from rollback_cockpit.aws.session import Aws
+
+            self.aws = await Aws(self.aws_settings).__aenter__()
+        # The run begins on disk before anything is shown.
+        self.journal.append(
+            ev.RUN_STARTED,
+            environment=self.env.name,
+            region=self.env.region,
+            operator={"local_user": self.local_user, "aws_identity": None},
+            mode="simulate" if self.simulate else "aws",
+        )
+        from rollback_cockpit.tui.screens.cockpit import CockpitScreen
+
+        await self.push_screen(CockpitScreen())
+        if self.check_terminal and not (os.environ.get("TMUX") or os.environ.get("STY")):
+            self.notify(
+                "not inside tmux or screen: if the SSH session drops, the cockpit ends with it",
+                title="tmux / screen",
+                severity="warning",
+                timeout=15,
+            )
+
+    async def on_unmount(self) -> None:
+        if self.aws is not None:
+            try:
+                await self.aws.__aexit__(None, None, None)
+            except Exception:  # closing must never hide the real outcome
+                log.debug("closing the AWS clients failed", exc_info=True)
+        self.journal.close()
+
+    def action_help(self) -> None:
+        from rollback_cockpit.tui.screens.dialogs import HelpScreen
+
+        keys = []
+        seen = set()
+        for node in (self.screen, self):
+            for b in getattr(node, "BINDINGS", []):
+                if isinstance(b, Binding) and b.description and (b.key, b.action) not in seen:
+                    seen.add((b.key, b.action))
+                    keys.append((b.key_display or b.key, b.description))
+        from rollback_cockpit.tui.widgets.checklist import ChecklistPanel
+
+        keys += [(b.key, f"{b.description} (checklists)") for b in ChecklistPanel.BINDINGS]
+        keys.append(("ctrl+p", "Command palette"))
+        self.push_screen(HelpScreen(keys))
+
+    async def action_quit(self) -> None:
+        screen = self.screen
+        if getattr(screen, "rollback_running", False):
+            await screen.run_action("confirm_quit")
+            return
+        self.exit()

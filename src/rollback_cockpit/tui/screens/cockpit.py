@@ -1,0 +1,633 @@
+"""The cockpit's main screen: panels as a grid when wide, as tabs at 80×24.
+
+Background work runs in workers and comes back as messages; everything the
+operator does is appended to the journal first and shown after, from the
+journal's own event (see ``on_journal_appended``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Tab, Tabs
+from textual.worker import Worker, WorkerState
+
+from rollback_cockpit.checks.triggers import DetectionTracker as DetectionProbe
+from rollback_cockpit.runbook import checklists
+from rollback_cockpit.runbook import events as ev
+from rollback_cockpit.runbook.clock import format_duration, to_jst
+from rollback_cockpit.runbook.journal import JournalError
+from rollback_cockpit.tui.messages import (
+    IdentityResolved,
+    JournalAppended,
+    MetricsFailed,
+    MetricsSampled,
+    PlanFailed,
+    PlanPrepared,
+    ReportExported,
+    RollbackFinished,
+    ValidationFinished,
+)
+from rollback_cockpit.tui.widgets.actions import KIND_LABELS, ActionsPanel
+from rollback_cockpit.tui.widgets.checklist import ChecklistPanel
+from rollback_cockpit.tui.widgets.header import ClockLine, CockpitHeader, IdentityLine
+from rollback_cockpit.tui.widgets.metrics import METRICS, MetricsPanel, views_from
+from rollback_cockpit.tui.widgets.timeline import Timeline
+from rollback_cockpit.tui.widgets.validation import ValidationPanel
+
+log = logging.getLogger("rollback_cockpit")
+
+DECISION_SECONDS = 15 * 60  # the runbook: decide within 15 minutes of detection
+PANELS = ("metrics", "checklists", "actions", "validation", "timeline")
+TITLES = {
+    "metrics": "1 Metrics",
+    "checklists": "2 Checklists",
+    "actions": "3 Actions",
+    "validation": "4 Validation",
+    "timeline": "5 Timeline",
+}
+
+
+class CockpitScreen(Screen):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+
+    BINDINGS = [
+        Binding("1", "panel('metrics')", "Metrics", id="panel.metrics", show=False),
+        Binding("2", "panel('checklists')", "Checklists", id="panel.checklists", show=False),
+        Binding("3", "panel('actions')", "Actions", id="panel.actions", show=False),
+        Binding("4", "panel('validation')", "Validation", id="panel.validation", show=False),
+        Binding("5", "panel('timeline')", "Timeline", id="panel.timeline", show=False),
+        Binding("s", "sample", "Sample metrics now", id="metrics.sample", show=False),
+        Binding("m", "mark_detected", "Detected", id="decision.mark"),
+        Binding("d", "decide", "Decide", id="decision.take"),
+        Binding("r", "choose_rollback", "Rollback", id="rollback.choose"),
+        Binding("x", "execute", "Execute", id="rollback.execute"),
+        Binding("a", "abort", "Abort", id="rollback.abort"),
+        Binding("v", "validate", "Validate", id="validation.run"),
+        Binding("e", "export", "Report", id="report.export"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detection = DetectionProbe()
+        self.decision: str | None = None
+        self.plan: Any = None
+        self.plan_kind: str | None = None
+        self.rollback_running = False
+        self._abort: asyncio.Event | None = None
+        self._lock: Any = None
+        self._breached: set[str] = set()
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        yield CockpitHeader(app.env.name, app.env.region, app.operator, app.simulate, id="header")
+        yield Tabs(*(Tab(TITLES[p], id=f"tab-{p}") for p in PANELS), id="panel-tabs")
+        with Container(id="panels"):
+            with Vertical(id="panel-metrics", classes="panel -active") as v:
+                v.border_title = TITLES["metrics"]
+                yield MetricsPanel(id="metrics")
+            with Vertical(id="panel-checklists", classes="panel") as v:
+                v.border_title = TITLES["checklists"]
+                yield ChecklistPanel(id="checklists")
+            with Vertical(id="panel-actions", classes="panel") as v:
+                v.border_title = TITLES["actions"]
+                from rollback_cockpit.runbook.environment import offered_kinds
+
+                yield ActionsPanel(offered_kinds(app.env), id="actions")
+            with Vertical(id="panel-validation", classes="panel") as v:
+                v.border_title = TITLES["validation"]
+                yield ValidationPanel(id="validation")
+            with Vertical(id="panel-timeline", classes="panel") as v:
+                v.border_title = TITLES["timeline"]
+                yield Timeline(id="timeline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.app
+        # Events written before the screen existed (run_started).
+        self._apply_events(list(app.journal.events))
+        app.journal.subscribe(lambda e: self.post_message(JournalAppended(e)))
+        self.refresh_clock()
+        # One short line per second; nothing else redraws on a timer.
+        self.set_interval(1.0, self.refresh_clock, name="clock")
+        env = app.env
+        if app.sample_on_timer:
+            self.action_sample()
+            period = env.metrics.period_seconds if env.metrics else 60
+            # At the data's pace: one CloudWatch period of clock time.
+            self.set_interval(max(2.0, app.clock.wall(period)), self.action_sample, name="metrics")
+            if app.aws is not None:
+                self.resolve_identity()
+                self.check_readiness()
+        self.query_one(ChecklistPanel).focus()
+
+    # --------------------------------------------------------------- panels
+
+    def action_panel(self, name: str) -> None:
+        self.query_one("#panel-tabs", Tabs).active = f"tab-{name}"
+        target = {
+            "metrics": "#panel-metrics",
+            "checklists": "#checklists",
+            "actions": "#kinds",
+            "validation": "#validation",
+            "timeline": "#timeline",
+        }[name]
+        widget = self.query_one(target)
+        if widget.focusable:
+            widget.focus()
+
+    @on(Tabs.TabActivated, "#panel-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or "tab-metrics").removeprefix("tab-")
+        for p in PANELS:
+            self.query_one(f"#panel-{p}").set_class(p == name, "-active")
+
+    # ------------------------------------------------------------- journal
+
+    def journal(self, type: str, **data: Any) -> bool:
+        """Append to the journal; on failure, tell the operator and change nothing."""
+        try:
+            self.app.journal.append(type, **data)
+        except JournalError as exc:
+            self.notify(f"{exc} — nothing was done", severity="error", timeout=30)
+            return False
+        return True
+
+    def on_journal_appended(self, message: JournalAppended) -> None:
+        self._apply_events([message.event])
+
+    def _apply_events(self, events: list[Any]) -> None:
+        app = self.app
+        now = app.clock.time()
+        with app.batch_update():
+            checklist = self.query_one(ChecklistPanel)
+            actions = self.query_one(ActionsPanel)
+            for e in events:
+                if e.type == ev.CHECKLIST_TICKED:
+                    d = e.data
+                    tick = checklists.Tick(d.get("by", ""), e.sim_at or e.at, d.get("evidence", ""), bool(d.get("auto")))
+                    try:
+                        checklist.show_tick(d["phase"], d["item"], tick)
+                    except KeyError:
+                        log.debug("unknown checklist item in journal: %s", d)
+                elif e.type == ev.VALIDATION_RESULT:
+                    self.query_one(ValidationPanel).add_result(SimpleNamespace(**{
+                        "check": "", "name": "", "status": "", "summary": "", "details": (), **e.data
+                    }))
+                else:
+                    actions.step_event(e, now)
+            self.query_one(Timeline).add_events(events)
+
+    # --------------------------------------------------------------- clock
+
+    def refresh_clock(self) -> None:
+        app = self.app
+        clock = app.clock
+        parts = [f"JST {to_jst(_wall_now(clock)).strftime('%Y-%m-%d %H:%M:%S')}"]
+        if clock.simulated:
+            parts.append(f"sim {to_jst(clock.now()).strftime('%H:%M:%S')} ×{clock.speed:g}")
+        urgent = False
+        if self.decision:
+            parts.append(f"decided: {self.decision}")
+        elif self.detection.detected:
+            left = self.detection.remaining_seconds(clock.now(), DECISION_SECONDS) or 0.0
+            if left >= 0:
+                parts.append(f"decide within {format_duration(left)}")
+                urgent = left < 5 * 60
+            else:
+                parts.append(f"decision OVERDUE by {format_duration(-left)}")
+                urgent = True
+        else:
+            parts.append("no incident detected (m: mark detected)")
+        self.query_one(ClockLine).show(" │ ".join(parts), urgent)
+        if self.rollback_running:
+            self.query_one(ActionsPanel).refresh_steps(clock.time())
+
+    def action_mark_detected(self) -> None:
+        if self.detection.detected:
+            self.notify("detection is already recorded; the decision clock is running")
+            return
+        self._detect("operator", self.app.clock.now(), by=self.app.operator)
+
+    def _detect(self, trigger: str, at: Any, **data: Any) -> None:
+        if self.journal(ev.DETECTED, trigger=trigger, detected_at=at, **data):
+            self.detection.mark(at, trigger)
+            self.refresh_clock()
+
+    def action_decide(self) -> None:
+        from rollback_cockpit.tui.screens.dialogs import DecisionScreen
+
+        kinds = [(k, KIND_LABELS.get(k, k)) for k in self.query_one(ActionsPanel).kinds]
+        self.app.push_screen(DecisionScreen(kinds), self._decided)
+
+    def _decided(self, answer: tuple[str, str] | None) -> None:
+        if answer:
+            self.take_decision(*answer)
+
+    def take_decision(self, kind: str, reason: str) -> bool:
+        if not self.detection.detected:
+            self._detect("operator", self.app.clock.now(), by=self.app.operator)
+        if not self.journal(ev.DECISION_TAKEN, kind=kind, reason=reason, by=self.app.operator):
+            return False
+        self.decision = "no rollback" if kind == "none" else f"rollback {kind}"
+        if kind != "none":
+            self.auto_tick("pre", "type", f"rollback {kind}: {reason}".strip(": "))
+        self.refresh_clock()
+        return True
+
+    # ---------------------------------------------------------- checklists
+
+    def on_checklist_panel_tick_requested(self, message: ChecklistPanel.TickRequested) -> None:
+        self.journal(ev.CHECKLIST_TICKED, phase=message.phase, item=message.item, by=self.app.operator,
+                     evidence="", auto=False)
+
+    def auto_tick(self, phase: str, item: str, evidence: str) -> None:
+        if not self.query_one(ChecklistPanel).is_ticked(phase, item) and (phase, item) not in self._pending_ticks():
+            self.journal(ev.CHECKLIST_TICKED, phase=phase, item=item, by="cockpit", evidence=evidence, auto=True)
+
+    def _pending_ticks(self) -> set[tuple[str, str]]:
+        # Ticks journaled whose message has not reached the panel yet.
+        return set(checklists.state_from_events(self.app.journal.events))
+
+    # ------------------------------------------------------------- metrics
+
+    def action_sample(self) -> None:
+        if self.app.services.sample is None or self.app.aws is None:
+            self.query_one(MetricsPanel).show_status("metrics: not available in this build")
+            return
+        self.sample_metrics()
+
+    @work(group="metrics", exclusive=True, exit_on_error=False)
+    async def sample_metrics(self) -> None:
+        app = self.app
+        s = app.services
+        try:
+            snapshot = await s.sample(app.aws, app.env, app.clock, minutes=30)
+            states = s.evaluate(snapshot, app.env.triggers, app.clock.now()) if s.evaluate else []
+        except Exception as exc:  # a failed refresh leaves the last data and says why
+            from rollback_cockpit.aws.errors import explain
+
+            self.post_message(MetricsFailed(explain(exc, action="GetMetricData").line()))
+            return
+        self.post_message(MetricsSampled(snapshot, list(states or [])))
+
+    def on_metrics_sampled(self, message: MetricsSampled) -> None:
+        app = self.app
+        views = views_from(message.snapshot, message.triggers)
+        when = to_jst(app.clock.now()).strftime("%H:%M:%S")
+        self.query_one(MetricsPanel).show(views, f"sampled {when}; sparklines: last 30 min")
+        probe = DetectionProbe()
+        if not self.detection.detected and probe.update(message.triggers):
+            first = next(st for st in message.triggers if st.name == probe.by)
+            self._detect(first.name, probe.detected_at, text=first.text(), value=first.value,
+                         threshold=first.threshold)
+        breached = [v for v in views if v.breached]
+        for v in breached:
+            if v.key not in self._breached:
+                self._breached.add(v.key)
+                label = METRICS[v.key][0]
+                self.notify(f"{label} breached its trigger", severity="error", timeout=10)
+        self._breached &= {v.key for v in breached}
+
+    def on_metrics_failed(self, message: MetricsFailed) -> None:
+        self.query_one(MetricsPanel).show_status(f"metrics unavailable: {message.error}")
+
+    @work(group="identity", exclusive=True, exit_on_error=False)
+    async def resolve_identity(self) -> None:
+        try:
+            account, arn = await self.app.aws.account_and_caller()
+        except Exception as exc:
+            from rollback_cockpit.aws.errors import explain
+
+            self.notify(f"AWS identity unknown: {explain(exc, action='GetCallerIdentity').line()}",
+                        severity="warning", timeout=15)
+            return
+        self.post_message(IdentityResolved(account, arn))
+
+    @work(group="readiness", exclusive=True, exit_on_error=False)
+    async def check_readiness(self) -> None:
+        """Tick the pre items the cockpit can prove (permissions, backup) from readiness."""
+        app = self.app
+        if app.services.readiness is None:
+            return
+        from rollback_cockpit.checks import readiness as rd
+
+        items = {rd.PERMISSIONS: "permissions", rd.BACKUP: "backup"}
+        async for r in app.services.readiness(app.aws, app.env, app.clock, run_id=app.journal.run_id):
+            item = items.get(r.name)
+            if item and r.status in ("pass", "warn"):
+                self.auto_tick("pre", item, r.summary)
+            elif r.status == "fail":
+                self.notify(f"readiness: {r.name}: {r.summary}", severity="warning", timeout=15)
+
+    def on_identity_resolved(self, message: IdentityResolved) -> None:
+        self.app.aws_identity = message.arn
+        self.journal(ev.NOTE, text=f"AWS identity: {message.arn}", aws_identity=message.arn, account=message.account)
+        self.query_one(IdentityLine).operator = self.app.operator
+
+    # ------------------------------------------------------------- actions
+
+    def action_choose_rollback(self) -> None:
+        self.action_panel("actions")
+
+    def on_actions_panel_kind_chosen(self, message: ActionsPanel.KindChosen) -> None:
+        if self.rollback_running:
+            self.notify("a rollback is running; abort it first (a)", severity="warning")
+            return
+        planner = self.app.services.planners.get(message.kind)
+        panel = self.query_one(ActionsPanel)
+        if planner is None or self.app.aws is None:
+            panel.show_status(f"{message.kind}: not available in this build of the cockpit", error=True)
+            return
+        panel.show_status(f"reading the current state for {message.kind}… (nothing changes)")
+        self.prepare_plan(message.kind)
+
+    @work(group="plan", exclusive=True, exit_on_error=False)
+    async def prepare_plan(self, kind: str) -> None:
+        app = self.app
+        try:
+            plan = await app.services.planners[kind](app.aws, app.env, app.clock)
+        except Exception as exc:
+            from rollback_cockpit.aws.errors import explain
+
+            self.post_message(PlanFailed(kind, explain(exc, action=f"plan {kind}").line()))
+            return
+        steps = [(str(s.id), s.describe()) for s in _steps_of(plan)]
+        self.post_message(PlanPrepared(kind, plan, [d for _, d in steps], _diff_of(plan, steps)))
+
+    def on_plan_failed(self, message: PlanFailed) -> None:
+        self.query_one(ActionsPanel).show_status(f"cannot plan {message.kind}: {message.error}", error=True)
+
+    def on_plan_prepared(self, message: PlanPrepared) -> None:
+        plan = message.plan
+        steps = [(str(s.id), s.describe()) for s in _steps_of(plan)]
+        # execute() journals the plan it runs; the preview is recorded as what the operator saw.
+        if not self.journal(ev.NOTE, text=f"plan previewed: {message.kind}, {len(steps)} step(s)",
+                            preview=plan.to_json() if hasattr(plan, "to_json") else {}):
+            return
+        self.plan, self.plan_kind = plan, message.kind
+        panel = self.query_one(ActionsPanel)
+        panel.show_plan(message.kind, message.diff, steps)
+        refusals = list(getattr(plan, "refusals", []) or [])
+        if refusals:
+            self.plan = None
+            panel.show_status("this plan cannot run: " + "; ".join(refusals), error=True)
+        else:
+            warn = "".join(f"\nwarning: {w}" for w in getattr(plan, "warnings", []) or [])
+            panel.show_status(f"plan ready: {len(steps)} step(s). x: execute (asks to confirm){warn}")
+
+    def action_execute(self) -> None:
+        if self.rollback_running:
+            self.notify("a rollback is already running")
+            return
+        if self.plan is None:
+            self.notify("choose a rollback kind first (r, then enter) to see its plan", severity="warning")
+            return
+        open_pre = checklists.open_items("pre", self.app.journal.events)
+        if self.decision is None or self.decision != f"rollback {self.plan_kind}":
+            # Executing is the decision; the override question still comes first.
+            open_pre = [it for it in open_pre if it.id != "type"]
+        if open_pre:
+            from rollback_cockpit.tui.screens.dialogs import ReasonScreen
+
+            names = ", ".join(f"{it.ja} / {it.en}" for it in open_pre)
+            self.app.push_screen(
+                ReasonScreen("Pre-rollback checklist has open items", f"open: {names}\n"
+                             "Give a reason to override and continue (escape to go back)."),
+                lambda reason: self._overridden(reason, open_pre),
+            )
+            return
+        self._confirm()
+
+    def _overridden(self, reason: str | None, open_pre: list[Any]) -> None:
+        if not reason:
+            return
+        if self.journal(ev.CHECKLIST_OVERRIDDEN, open=[f"pre.{it.id}" for it in open_pre], reason=reason,
+                        by=self.app.operator):
+            self._confirm()
+
+    def _confirm(self) -> None:
+        from rollback_cockpit.tui.screens.dialogs import ConfirmScreen
+
+        app = self.app
+        steps = len(list(_steps_of(self.plan)))
+        body = f"Roll back {self.plan_kind} on {app.env.name} ({app.env.region}): {steps} step(s)."
+        if app.simulate:
+            screen = ConfirmScreen("Execute in the rehearsal world?", body)
+        else:
+            screen = ConfirmScreen("Execute on PRODUCTION", body + " This changes AWS.", typed=app.env.name)
+        app.push_screen(screen, self._confirmed)
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if not yes:
+            self.query_one(ActionsPanel).show_status("not executed; the plan is still shown")
+            return
+        if self.decision is None and not self.take_decision(self.plan_kind or "", "executed from the cockpit"):
+            return
+        self.start_rollback()
+
+    def start_rollback(self) -> None:
+        """Run the shown plan in the rollback worker."""
+        self.rollback_running = True
+        self._abort = asyncio.Event()
+        self.query_one(ActionsPanel).show_status("running… a: abort between steps")
+        self.run_rollback(self.plan, self._abort)
+
+    @work(group="rollback", exclusive=True, exit_on_error=False)
+    async def run_rollback(self, plan: Any, abort: asyncio.Event) -> str:
+        app = self.app
+        s = app.services
+        run_id = app.journal.run_id
+        if s.lock is not None:
+            # Raises LockHeld naming the holder: shown in the panel, nothing changed.
+            info = await s.lock.acquire(app.aws, app.env, app.operator, run_id, app.clock)
+            self._journal_or_raise(ev.LOCK_TAKEN, **info.to_json())
+        events = []
+        try:
+            self.auto_tick("during", "start_recorded", f"run {run_id}")
+            async for event in s.execute(plan, app.aws, app.journal, app.clock, abort=abort):
+                events.append(event)
+                if event.type == ev.STEP_FAILED:
+                    self.auto_tick("during", "errors_recorded", str(event.data.get("error", ""))[:200])
+        finally:
+            if s.lock is not None:
+                released = await s.lock.release(app.aws, app.env, run_id)
+                self.journal(ev.LOCK_RELEASED, released=released)
+        from rollback_cockpit.actions.steps import outcome
+
+        result = outcome(plan, events)
+        if result.result == "success":
+            self.auto_tick("during", "steps_confirmed", f"{len(events)} step event(s), every resource at target")
+        self._outcome = result
+        self.post_message(RollbackFinished(result.result))
+        return result.result
+
+    def _journal_or_raise(self, type: str, **data: Any) -> None:
+        self.app.journal.append(type, **data)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state != WorkerState.ERROR:
+            return
+        from rollback_cockpit.aws.errors import explain
+
+        line = explain(worker.error, action=worker.group).line() if worker.error else "failed"
+        log.error("worker %s failed", worker.name, exc_info=worker.error)
+        if worker.group == "rollback":
+            self.journal(ev.NOTE, text=f"rollback stopped: {line}")
+            self.post_message(RollbackFinished("failed", line))
+        elif worker.group == "validation":
+            self.post_message(ValidationFinished([], line))
+        else:
+            self.notify(f"{worker.group}: {line}", severity="error", timeout=20)
+
+    def on_rollback_finished(self, message: RollbackFinished) -> None:
+        self.rollback_running = False
+        self._abort = None
+        panel = self.query_one(ActionsPanel)
+        panel.refresh_steps(self.app.clock.time())
+        outcome = getattr(self, "_outcome", None)
+        if message.result == "success":
+            panel.show_status("rollback finished; validating… (v: validate again, e: export the report)")
+        else:
+            error = f": {message.error}" if message.error else ""
+            panel.show_status(f"rollback {message.result}{error}", error=True)
+        if outcome is not None:
+            # Validate after any run that got as far as the steps, even a partial one:
+            # the operator needs to know the state the service is in now.
+            self.action_validate()
+
+    def _journal_run_finished(self, counts: dict[str, int]) -> None:
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return
+        self._outcome = None
+        self.journal(ev.RUN_FINISHED, result=outcome.result, per_resource=outcome.per_resource,
+                     changed=outcome.changed, validation=counts)
+
+    def action_abort(self) -> None:
+        if not self.rollback_running or self._abort is None:
+            self.notify("no rollback is running")
+            return
+        if self.journal(ev.NOTE, text="abort requested by the operator", by=self.app.operator):
+            self._abort.set()
+            self.query_one(ActionsPanel).show_status("aborting after the current step…", error=True)
+
+    # ---------------------------------------------------------- validation
+
+    def action_validate(self) -> None:
+        if self.app.services.run_validation is None or self.app.aws is None:
+            self.query_one(ValidationPanel).finish("validation: not available in this build")
+            self._journal_run_finished({})
+            return
+        self.query_one(ValidationPanel).reset("validating… results appear as each check completes")
+        self.run_validation()
+
+    @work(group="validation", exclusive=True, exit_on_error=False)
+    async def run_validation(self) -> None:
+        app = self.app
+        results = []
+        async for r in app.services.run_validation(app.aws, app.env, app.clock):
+            results.append(r)
+            self.journal(ev.VALIDATION_RESULT, check=r.check, name=r.name, status=r.status, summary=r.summary,
+                         details=list(r.details), evidence=r.evidence)
+        for item_id, evidence in checklists.post_ticks_from_validation(results):
+            self.auto_tick("post", item_id, evidence)
+        self.post_message(ValidationFinished(results))
+
+    def on_validation_finished(self, message: ValidationFinished) -> None:
+        counts: dict[str, int] = {}
+        for r in message.results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        self._journal_run_finished(counts)
+        panel = self.query_one(ValidationPanel)
+        if message.error:
+            panel.finish(f"validation stopped: {message.error}")
+            return
+        bad = [r for r in message.results if r.status in ("fail", "could_not_check")]
+        verdict = "all checks passed" if not bad else f"{len(bad)} check(s) failed or could not run"
+        panel.finish(f"validation done: {len(message.results)} result(s); {verdict}")
+
+    # -------------------------------------------------------------- report
+
+    def action_export(self) -> None:
+        app = self.app
+        if app.services.render_report is None:
+            self.notify("report export is not available in this build", severity="warning")
+            return
+        from rollback_cockpit.runbook.report import write_file
+
+        events = list(app.journal.events)
+        # Next to the headless run's reports: <state-dir>/reports/<run-id>.md / .json
+        folder = app.state_dir / "reports"
+        paths = []
+        try:
+            for fmt in ("md", "json"):
+                path = folder / f"{app.journal.run_id}.{fmt}"
+                write_file(path, app.services.render_report(events, fmt, "ja"))
+                paths.append(str(path))
+        except Exception as exc:
+            log.error("report export failed", exc_info=exc)
+            self.notify(f"report export failed: {exc}", severity="error", timeout=20)
+            return
+        self.journal(ev.NOTE, text="report exported", paths=paths)
+        self.post_message(ReportExported(paths))
+
+    def on_report_exported(self, message: ReportExported) -> None:
+        self.notify("\n".join(message.paths), title="report written", timeout=30)
+
+    # ---------------------------------------------------------------- quit
+
+    def action_confirm_quit(self) -> None:
+        from rollback_cockpit.tui.screens.dialogs import ConfirmScreen
+
+        self.app.push_screen(
+            ConfirmScreen("A rollback is running", "Quit anyway? The running step is interrupted; "
+                          "the journal keeps what was done so far."),
+            self._quit_answered,
+        )
+
+    def _quit_answered(self, yes: bool | None) -> None:
+        answer = "quit" if yes else "stay"
+        if self.journal(ev.NOTE, text=f"quit asked during a rollback: {answer}", quit_answer=answer,
+                        by=self.app.operator) and yes:
+            self.app.exit()
+
+
+def _wall_now(clock: Any) -> Any:
+    # The JST line shows the operator's real time; a frozen test clock
+    # supplies its own so snapshots do not move.
+    wall = getattr(clock, "wall_now", None)
+    if wall is not None:
+        return wall()
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _steps_of(plan: Any) -> list[Any]:
+    steps = getattr(plan, "steps", plan)
+    return list(steps or [])
+
+
+def _diff_of(plan: Any, steps: list[tuple[str, str]]) -> list[str]:
+    """The plan as current → target lines, from the plan if it knows how."""
+    rows = getattr(plan, "diff", None) or []
+    out = []
+    for r in rows:
+        out.append(f"  {r.resource} {r.field}")
+        out.append(f"- {r.current}")
+        out.append(f"+ {r.target}")
+    return out or [f"  {text}" for _, text in steps]
