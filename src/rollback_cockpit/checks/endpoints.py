@@ -71,7 +71,7 @@ def describe_transport_error(exc: BaseException) -> tuple[str, bool]:
         return f"TLS certificate did not verify: {exc.certificate_error}", True
     if isinstance(exc, aiohttp.ClientSSLError):
         return f"TLS handshake failed: {exc}", True
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return "no answer in time", False
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}", False
@@ -96,7 +96,7 @@ async def fetch_once(session: Any, url: str, clock: Any, *, read_body: bool = Tr
             if not read_body:
                 await resp.release()
             return Fetched(url, resp.status, clock.time() - started, body, tls_version=tls_version)
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         reason, tls = describe_transport_error(exc)
         return Fetched(url, None, clock.time() - started, error=reason, tls_error=tls)
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "readiness": "readiness",
     "sim": "sim",
+    "validate": "validate",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
