@@ -241,9 +241,7 @@ async def _permissions(aws: Any, actions: list[str] | None) -> list[CheckResult]
         if p.kind == DENIED:
             why = "this identity may not simulate its own policy (iam:SimulatePrincipalPolicy)"
         else:
-            # moto answers 500 with an HTML page: keep the operator's line short.
-            first = p.message.splitlines()[0] if p.message else p.kind
-            why = f"IAM policy simulation is not available here ({first[:90]})"
+            why = f"IAM policy simulation is not available here ({_short_reason(exc, p)})"
         return [
             CheckResult(
                 CHECK,
@@ -267,6 +265,14 @@ async def _permissions(aws: Any, actions: list[str] | None) -> list[CheckResult]
             )
         ]
     return [CheckResult(CHECK, name, PASS, f"all {len(actions)} actions allowed for {principal}", evidence={"principal": principal})]
+
+
+def _short_reason(exc: BaseException, problem: AwsProblem) -> str:
+    # moto (and a broken proxy) answer with an HTML error page: name it, not its bytes.
+    if type(exc).__name__ == "ResponseParserError" or "Unable to parse response" in str(exc):
+        return "the endpoint answered with an error page, not an IAM response"
+    first = problem.message.splitlines()[0] if problem.message else problem.kind
+    return first[:100]
 
 
 # ---- lock and backup ------------------------------------------------------
