@@ -131,6 +131,9 @@ def _bindings(body: list[ast.stmt]) -> dict[str, str]:
                 service = _client_service(node.value)
                 if service and isinstance(target, ast.Name):
                     out[target.id] = service
+                elif service and isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                    # self._ecs = await aws.client("ecs"): kept module-wide (see scan_file)
+                    out[f"{target.value.id}.{target.attr}"] = service
                 elif isinstance(target, ast.Tuple) and isinstance(value, ast.Call):
                     # a, b = await asyncio.gather(aws.client("a"), aws.client("b"))
                     services = [_client_service(a) for a in value.args]
@@ -168,6 +171,10 @@ def scan_file(path: Path) -> tuple[list[Call], list[str]]:
             receiver, attr = node.func.value, node.func.attr
             service = _client_service(receiver)
             is_explicit = service is not None
+            if service is None and isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name):
+                key = f"{receiver.value.id}.{receiver.attr}"
+                service = attributes.get(key)
+                is_explicit = service is not None
             if service is None and isinstance(receiver, ast.Name):
                 service = scope.get(receiver.id)
                 is_explicit = receiver.id in explicit
@@ -190,6 +197,11 @@ def scan_file(path: Path) -> tuple[list[Call], list[str]]:
         for child in ast.iter_child_nodes(node):
             visit(child, scope, explicit)
 
+    # Attribute bindings (self.x = aws.client(...)) hold across the methods of the module.
+    attributes = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            attributes.update({k: v for k, v in _bindings(node.body).items() if "." in k})
     module_scope = _bindings(tree.body)
     for stmt in tree.body:
         visit(stmt, module_scope, set(module_scope))
@@ -293,6 +305,14 @@ async def plan(aws):
 async def _helper(lam):
     await lam.get_alias(FunctionName="f", Name="prod")
 
+class Holder:
+    async def open(self, aws):
+        self._ssm = await aws.client("ssm")
+
+    async def read(self):
+        return await self._ssm.get_parameter(Name="x")
+
+
 async def wrong(aws):
     ecs = await aws.client("ecs")
     await ecs.describe_servicez()
@@ -315,6 +335,7 @@ def test_scanner_finds_every_form():
         ("sts", "GetCallerIdentity"),
         ("lambda", "GetAlias"),
         ("ecs", "UpdateService"),
+        ("ssm", "GetParameter"),
     }
     assert len(problems) == 1 and "describe_servicez" in problems[0]
     actions = {a for c in calls for a in iam_actions(c)}
