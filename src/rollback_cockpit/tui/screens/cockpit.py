@@ -122,14 +122,14 @@ class CockpitScreen(Screen):
         # One short line per second; nothing else redraws on a timer.
         self.set_interval(1.0, self.refresh_clock, name="clock")
         env = app.env
+        self.action_sample()
         if app.sample_on_timer:
-            self.action_sample()
             period = env.metrics.period_seconds if env.metrics else 60
             # At the data's pace: one CloudWatch period of clock time.
             self.set_interval(max(2.0, app.clock.wall(period)), self.action_sample, name="metrics")
-            if app.aws is not None:
-                self.resolve_identity()
-                self.check_readiness()
+        if app.aws is not None:
+            self.resolve_identity()
+            self.check_readiness()
         self.query_one(ChecklistPanel).focus()
 
     # --------------------------------------------------------------- panels
@@ -263,7 +263,7 @@ class CockpitScreen(Screen):
     # ------------------------------------------------------------- metrics
 
     def action_sample(self) -> None:
-        if self.app.services.sample is None or self.app.aws is None:
+        if self.app.services.sample is None:
             self.query_one(MetricsPanel).show_status("metrics: not available in this build")
             return
         self.sample_metrics()

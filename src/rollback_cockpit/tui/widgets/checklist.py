@@ -18,14 +18,15 @@ from rollback_cockpit.runbook import checklists
 from rollback_cockpit.runbook.clock import to_jst
 
 PHASE_TITLES = {
-    "pre": "実行前 / before",
+    "pre": "実行前 / before   [$text-muted](* ticks itself from evidence)[/]",
     "during": "実行中 / during",
     "post": "実行後 / after",
 }
 
 
 def item_prompt(item: checklists.Item, tick: checklists.Tick | None) -> Content:
-    auto = " [$text-muted](auto)[/]" if item.auto else ""
+    # "*": the cockpit ticks this one itself from evidence (legend in the phase title).
+    auto = " [$text-muted]*[/]" if item.auto else ""
     label = f"{Content(item.ja).markup} [$text-muted]{Content(item.en).markup}[/]{auto}"
     if tick is None:
         return Content.from_markup(f"[ ] {label}")
