@@ -75,6 +75,26 @@ def make_stable(name: str) -> None:
 
 
 @pytest.fixture
+async def ecs_settles():
+    """Plays ECS's part that moto lacks: once a service points at a new task
+    definition, that deployment becomes PRIMARY and all its tasks run."""
+    import asyncio
+
+    async def play():
+        while True:
+            for svc in list(ecs_backend().services.values()):
+                head = svc.deployments[0] if svc.deployments else None
+                if head is not None and head.get("taskDefinition") != svc.task_definition:
+                    head["taskDefinition"] = svc.task_definition
+                    svc.running_count, svc.pending_count = svc.desired_count, 0
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(play())
+    yield
+    task.cancel()
+
+
+@pytest.fixture
 def ecs_model():
     """Reach into moto's in-process ECS backend to play the part of ECS's own dynamics."""
     from types import SimpleNamespace
@@ -155,8 +175,8 @@ def seed_static(boto):
 
 
 @pytest.fixture
-def seeded(seed_ecs, seed_lambda, seed_static):
-    """Everything seeded; api and websocket services report all tasks running."""
+def seeded(seed_ecs, seed_lambda, seed_static, ecs_settles):
+    """Everything seeded; the services run all their tasks and settle after an update."""
     for name in SERVICES:
         make_stable(name)
     return {"ecs": seed_ecs, "distribution": seed_static}

@@ -70,7 +70,7 @@ async def test_diff_names_changed_variables_never_values(aws, seed_ecs, ecs_mode
     assert "secret-value" not in text and "postgres://" not in text
 
 
-async def test_both_services_roll_back_concurrently_with_full_arns(aws, boto, seed_ecs, ecs_model, make_env, fast_clock, journal):
+async def test_both_services_roll_back_concurrently_with_full_arns(aws, boto, seed_ecs, ecs_model, ecs_settles, make_env, fast_clock, journal):
     for name in BOTH:
         ecs_model.make_stable(name)
     plan = await plan_app(aws, make_env(), fast_clock, services=BOTH)
@@ -129,7 +129,7 @@ async def test_a_stuck_deployment_times_out_fast(aws, seed_ecs, ecs_model, make_
     assert any(e.type == ev.STEP_PROGRESS and "0/2 running" in e.data["message"] for e in events)
 
 
-async def test_running_again_reports_already_at_target(aws, boto, seed_ecs, ecs_model, make_env, fast_clock, journal):
+async def test_running_again_reports_already_at_target(aws, boto, seed_ecs, ecs_model, ecs_settles, make_env, fast_clock, journal):
     for name in BOTH:
         ecs_model.make_stable(name)
     env = make_env()

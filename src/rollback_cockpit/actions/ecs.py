@@ -290,7 +290,7 @@ class WaitStable(Step):
 
     async def is_done(self, aws: Any) -> bool:
         svc = await _describe_service(await aws.client("ecs"), self.cluster, self.service)
-        return _same_td(svc.get("taskDefinition", ""), self.target_arn) and stability(svc)[0]
+        return _same_td(svc.get("taskDefinition", ""), self.target_arn) and stability(svc, self.target_arn)[0]
 
     async def run(self, aws: Any, progress: Any) -> dict[str, Any]:
         ecs = await aws.client("ecs")
@@ -314,7 +314,7 @@ class WaitStable(Step):
                     live=live,
                     target=self.target_arn,
                 )
-            stable, status = stability(svc)
+            stable, status = stability(svc, self.target_arn)
             if status != last:
                 progress(f"{self.service}: {status}")
                 last = status
@@ -341,7 +341,7 @@ def _primary(svc: dict[str, Any]) -> dict[str, Any] | None:
     return next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), None)
 
 
-def stability(svc: dict[str, Any]) -> tuple[bool, str]:
+def stability(svc: dict[str, Any], target_arn: str | None = None) -> tuple[bool, str]:
     """(stable?, one line saying where the deployment is)."""
     deployments = svc.get("deployments", [])
     primary = _primary(svc) or {}
@@ -351,6 +351,11 @@ def stability(svc: dict[str, Any]) -> tuple[bool, str]:
     # One deployment left means the old tasks are gone, whatever rolloutState says.
     done = rollout == "COMPLETED" or len(deployments) == 1
     status = f"{running}/{desired} running, rollout {rollout or 'unknown'}, {len(deployments)} deployment(s)"
+    # Until ECS has made the new deployment PRIMARY, a settled old one must not pass for it.
+    primary_td = primary.get("taskDefinition")
+    started = not (target_arn and primary_td and not _same_td(primary_td, target_arn))
+    if not started:
+        status += f", the primary deployment is still {short(primary_td)}"
     if failed:
         status += f", {failed} task(s) failed to start"
-    return (done and running == desired and failed == 0), status
+    return (started and done and running == desired and failed == 0), status
