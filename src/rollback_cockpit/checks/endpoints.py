@@ -1,14 +1,17 @@
 """Endpoints: each configured path answers with the expected status (and keys).
 
-Latencies are measured on the injected clock, like every other duration: on
-AWS that is wall time; in a rehearsal it is the world's scaled time, in which
-the world's service is slow or fast.
+Latencies are wall-clock seconds (``time.perf_counter``), the one duration
+not taken from the injected clock: a response time is physical, the
+rehearsal world's service answers in wall-clock seconds, and a scaled
+latency would multiply this process's own event-loop delays by the speed.
+Waits between retries do follow the injected clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +86,7 @@ def describe_transport_error(exc: BaseException) -> tuple[str, bool]:
 async def fetch_once(session: Any, url: str, clock: Any, *, read_body: bool = True) -> Fetched:
     import aiohttp
 
-    started = clock.time()
+    started = time.perf_counter()
     try:
         async with session.get(url, allow_redirects=False) as resp:
             tls_version = None
@@ -95,10 +98,10 @@ async def fetch_once(session: Any, url: str, clock: Any, *, read_body: bool = Tr
             body = await resp.read() if read_body else b""
             if not read_body:
                 await resp.release()
-            return Fetched(url, resp.status, clock.time() - started, body, tls_version=tls_version)
+            return Fetched(url, resp.status, time.perf_counter() - started, body, tls_version=tls_version)
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         reason, tls = describe_transport_error(exc)
-        return Fetched(url, None, clock.time() - started, error=reason, tls_error=tls)
+        return Fetched(url, None, time.perf_counter() - started, error=reason, tls_error=tls)
 
 
 async def fetch(session: Any, url: str, clock: Any, *, attempts: int = ATTEMPTS) -> Fetched:

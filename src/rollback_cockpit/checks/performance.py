@@ -1,8 +1,10 @@
 """Performance probe: a short, bounded burst against the endpoints.
 
 It replaces the runbook's external load tool. The burst is bounded three
-ways (request count, concurrency, duration on the injected clock) so it is
-safe to point at production and at a loopback rehearsal service alike.
+ways (request count, concurrency, duration) so it is safe to point at
+production and at a loopback rehearsal service alike. Like the latencies it
+measures, its duration is wall-clock time (see ``checks.endpoints``): a
+rehearsal service is exercised for as long as a real one would be.
 A request is an error when it gets no answer or a 5xx, as in the
 error-rate trigger.
 """
@@ -10,6 +12,7 @@ error-rate trigger.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,7 +32,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def burst(session: Any, urls: list[str], clock: Any, *, requests: int, concurrency: int, duration: float) -> dict[str, Any]:
-    deadline = clock.time() + duration
+    deadline = time.perf_counter() + duration
     next_index = 0
     latencies: list[float] = []
     per_url: dict[str, list[float]] = {u: [] for u in urls}
@@ -38,7 +41,7 @@ async def burst(session: Any, urls: list[str], clock: Any, *, requests: int, con
 
     async def worker() -> None:
         nonlocal next_index, errors
-        while next_index < requests and clock.time() < deadline:
+        while next_index < requests and time.perf_counter() < deadline:
             url = urls[next_index % len(urls)]
             next_index += 1
             got = await fetch_once(session, url, clock, read_body=True)
@@ -70,7 +73,7 @@ async def check_performance(aws: Any, env: Any, clock: Any) -> AsyncIterator[Che
     probe = v.load_probe
     urls = [endpoint_url(v.base_url, e.path) for e in v.endpoints]
     # The per-request cap keeps one hung request from outliving the burst.
-    async with new_session(timeout=max(5.0, clock.wall(probe.duration_seconds)), limit=probe.concurrency) as session:
+    async with new_session(timeout=max(5.0, probe.duration_seconds), limit=probe.concurrency) as session:
         got = await burst(
             session, urls, clock, requests=probe.requests, concurrency=probe.concurrency, duration=probe.duration_seconds
         )
