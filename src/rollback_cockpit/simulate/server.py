@@ -36,9 +36,11 @@ class Running:
     moto: Any
 
     async def stop(self) -> None:
+        started = time.monotonic()
         self.engine.stop()
         await self.service.stop()
         await asyncio.to_thread(self.moto.stop)
+        log.info("stopped in %.2f s", time.monotonic() - started)
 
 
 def _quiet() -> None:

@@ -10,12 +10,12 @@ seconds: a load probe measures them as it would on AWS.
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
 from aiohttp import web
 
 MAX_DELAY = 4.0
+LATENCY_SPREAD = 20  # coprime with the stride 7 below, so every sample comes round
 
 EVENTS = [
     {"id": f"evt-{i:06d}", "title": f"Lightning talk night #{i}", "status": "open" if i == 0 else "closed",
@@ -30,7 +30,10 @@ class Service:
         self.engine = engine
         self.host = host
         self.port = port
-        self.rng = random.Random(4242)
+        # Deterministic on purpose: one 500 every 1/error_rate requests (a running debt), and the
+        # latencies cycle through the spread, so a handful of requests already shows the mix.
+        self._debt = 0.0
+        self._turn = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -61,9 +64,17 @@ class Service:
 
     async def _answer(self, body: dict[str, Any]) -> web.Response:
         s = self.engine.scenario.symptoms(self.engine.badness)
-        sample = self.rng.choice(s.latency_samples(20))
-        await asyncio.sleep(min(MAX_DELAY, sample))
-        if self.rng.random() < s.error_rate and self.engine.badness > 0.01:
+        samples = s.latency_samples(LATENCY_SPREAD)
+        self._turn += 1
+        delay = samples[(self._turn * 7) % LATENCY_SPREAD]
+        failing = False
+        if self.engine.badness > 0.01:
+            self._debt += s.error_rate
+            if self._debt >= 1.0:
+                self._debt -= 1.0
+                failing = True
+        await asyncio.sleep(min(MAX_DELAY, delay))
+        if failing:
             return web.json_response({"error": "internal server error"}, status=500)
         return web.json_response(body)
 

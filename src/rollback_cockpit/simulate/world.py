@@ -1,13 +1,14 @@
 """``running_world``: the rehearsal world as a child process, for the cockpit and for headless commands.
 
 Why a child process (``rollback-cockpit sim serve``) and not a thread with
-its own event loop: moto is pure Python and CPU-heavy — seeding alone is
-~6 s of CPU (EC2's import decodes 100 JSON files; 20k+ DynamoDB items), and
-every ``get_metric_data`` rescans all datapoints of the window. In the same
-process all of that holds the GIL against the cockpit's event loop. Measured
-on the 2-core machine while the world seeded: the asyncio loop's worst
-wake-up lag was 0.4–1.3 s in-process (Textual would freeze visibly) against
-under 10 ms with the world in a child process. A child also works the same
+its own event loop: moto is pure Python and CPU-heavy — seeding is ~5 s of
+CPU (EC2's import decodes ~100 JSON files; moto sizes each of the 20k
+DynamoDB items on insert), and every ``get_metric_data`` rescans all
+datapoints of its window. In the same process all of that holds the GIL
+against the cockpit's event loop. Measured on the 2-core machine, worst
+wake-up lag of a 10 ms asyncio sleep while the world seeds: 0.65 s with moto
+in a thread (Textual would visibly freeze), 0.10 s with the world in a child
+(which competes for a core, not for the GIL). A child also works the same
 under ``asyncio.run`` and inside an already running Textual loop (nothing is
 scheduled on the caller's loop), and stopping it cannot leave a thread or a
 port behind in the cockpit's process.
