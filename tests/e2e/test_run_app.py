@@ -6,13 +6,10 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from rollback_cockpit.runbook import events as ev
 from rollback_cockpit.runbook import journal as jr
 
 
-@pytest.mark.slow
 def test_run_app_on_bad_deploy_rolls_back_and_validates(tmp_path):
     state = tmp_path / "state"
     report = tmp_path / "report.md"

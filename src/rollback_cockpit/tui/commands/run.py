@@ -185,7 +185,7 @@ async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, calle
     from rollback_cockpit.actions import lock
     from rollback_cockpit.actions.steps import execute, outcome
     from rollback_cockpit.runbook import events as ev
-    from rollback_cockpit.runbook.journal import Journal
+    from rollback_cockpit.runbook.journal import Journal, JournalError
 
     clock = ctx.clock
     journal = Journal.create(ctx.state_dir, clock, run_id=run_id)
@@ -208,11 +208,18 @@ async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, calle
         started = clock.time()
         events = []
         _print(out, f"running (journal {journal.path}); Ctrl-C stops new steps from starting")
-        async for event in execute(plan, aws, journal, clock, abort=abort):
-            events.append(event)
-            line = _event_line(event, clock.time() - started)
-            if line:
-                _print(out, line)
+        try:
+            async for event in execute(plan, aws, journal, clock, abort=abort):
+                events.append(event)
+                line = _event_line(event, clock.time() - started)
+                if line:
+                    _print(out, line)
+        except JournalError:
+            raise  # nothing more can be recorded
+        except Exception as exc:  # a bug, not an AWS answer: still close the journal with a result
+            journal.append(ev.RUN_FINISHED, result="failed", error=f"{type(exc).__name__}: {exc}",
+                           per_resource=outcome(plan, events).per_resource)
+            raise
         result = outcome(plan, events)
         if not result.changed and result.result == "success":
             _print(out, "already at target: nothing was changed")
