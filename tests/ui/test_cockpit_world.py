@@ -36,7 +36,7 @@ async def test_metrics_appear_and_a_breach_starts_the_decision_clock(world, stat
         assert "decide within" in clock_line or "OVERDUE" in clock_line, clock_line
         assert "sim " in clock_line
         # The operator's AWS identity joined the local user once STS answered.
-        assert "arn:aws:sts::" in str(app.screen.query_one("#identity").render())
+        assert "arn:aws:sts::" in str(app.screen.query_one("#identity").visual)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -334,7 +334,7 @@ class CockpitScreen(Screen):
     def on_identity_resolved(self, message: IdentityResolved) -> None:
         self.app.aws_identity = message.arn
         self.journal(ev.NOTE, text=f"AWS identity: {message.arn}", aws_identity=message.arn, account=message.account)
-        self.query_one(IdentityLine).operator = self.app.operator
+        self.query_one(IdentityLine).show_operator(self.app.operator)
 
     # ------------------------------------------------------------- actions
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.content import Content
 from textual.widgets import Static
 
 
@@ -48,16 +48,19 @@ class IdentityLine(Static):
     }
     """
 
-    operator: reactive[str] = reactive("", layout=False)
-
     def __init__(self, env_name: str, region: str, operator: str, **kw) -> None:
-        super().__init__(**kw)
         self.env_name = env_name
         self.aws_region = region
-        self.set_reactive(IdentityLine.operator, operator)
+        super().__init__(self._text(operator), **kw)
 
-    def render(self) -> str:
-        return f"[b]{self.env_name}[/]  {self.aws_region}  operator: {self.operator}"
+    def _text(self, operator: str) -> Content:
+        return Content.from_markup(
+            f"[b]{Content(self.env_name).markup}[/]  {Content(self.aws_region).markup}  "
+            f"operator: {Content(operator).markup}"
+        )
+
+    def show_operator(self, operator: str) -> None:
+        self.update(self._text(operator))
 
 
 class ClockLine(Static):
