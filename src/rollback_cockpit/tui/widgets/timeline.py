@@ -87,8 +87,9 @@ class Timeline(VerticalScroll):
         yield Static("", id="timeline-body")
 
     def add_events(self, events: list[Any]) -> None:
-        for e in events:
-            if e.type != ev.STEP_PROGRESS:  # progress chatter stays in the actions panel
-                self._lines.append(event_line(e))
+        shown = [e for e in events if e.type != ev.STEP_PROGRESS]  # progress chatter stays in the actions panel
+        if not shown:
+            return
+        self._lines.extend(event_line(e) for e in shown)
         del self._lines[:-MAX_EVENTS]
         self.query_one("#timeline-body", Static).update(Content.from_markup("\n".join(reversed(self._lines))))
