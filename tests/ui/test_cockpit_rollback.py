@@ -20,6 +20,7 @@ def world(tmp_path):
         yield ctx
 
 
+@pytest.mark.slow  # ~30 s: a world of its own, the rollback, then full validation
 async def test_type_a_rollback_validation_post_ticks_and_report(world, state_dir):
     app = make_app(world, state_dir)
     async with app.run_test(size=(120, 40)) as pilot:
