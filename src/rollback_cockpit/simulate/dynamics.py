@@ -16,6 +16,7 @@ half-written.
 from __future__ import annotations
 
 import math
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,12 +51,32 @@ class _Tracked:
 
 
 class EcsDynamics:
-    def __init__(self, backend: Any, cluster: str, services: list[str], pace: Deployment):
+    def __init__(self, backend: Any, cluster: str, services: list[str], pace: Deployment, clock: Any):
         self.backend = backend
         self.cluster = cluster
         self.services = services
         self.pace = pace
+        self.clock = clock
         self.tracked: dict[str, _Tracked] = {}
+        # Ticks (engine thread) and update_service (moto's request threads) both move rollouts.
+        self._lock = threading.RLock()
+
+    def install(self) -> None:
+        """Start the rollout inside ``update_service`` itself, as AWS does.
+
+        Without this, the response of ``update_service`` and a describe right
+        after it would still show the old PRIMARY until the next tick. The
+        wrapper sits on this backend instance only, not on moto's class.
+        """
+        original = self.backend.update_service
+
+        def update_service(service_properties: dict[str, Any]) -> Any:
+            with self._lock:
+                svc = original(service_properties)
+                self.tick(self.clock.time())
+                return svc
+
+        self.backend.update_service = update_service
 
     def _service(self, name: str) -> Any:
         return self.backend.services.get(f"{self.cluster}:{name}")
@@ -84,6 +105,10 @@ class EcsDynamics:
         return out
 
     def tick(self, now: float) -> None:
+        with self._lock:
+            self._tick(now)
+
+    def _tick(self, now: float) -> None:
         for name in self.services:
             svc = self._service(name)
             t = self.tracked.get(name)

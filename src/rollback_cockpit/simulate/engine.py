@@ -47,6 +47,7 @@ class Engine:
         now = self.clock.time()
         if self.dynamics is not None:
             self.dynamics.start(now)
+            self.dynamics.install()
         self.badness = self.state.badness(self.scenario.culprits)
         self.backfill(now)
         self._thread = threading.Thread(target=self._run, name="rehearsal-engine", daemon=True)

@@ -133,7 +133,7 @@ async def start(env_path: Path, *, scenario: str = "bad-deploy", speed: float = 
         if env.application and env.application.ecs:
             ecs = env.application.ecs
             dynamics = EcsDynamics(get_backend("ecs")[ACCOUNT][env.region], ecs.cluster,
-                                   [s.name for s in ecs.services], plan.deployment)
+                                   [s.name for s in ecs.services], plan.deployment, clock)
         state = WorldState(env, seeded, clients, dynamics)
         engine = Engine(env, seeded, plan, clock, clients, state, dynamics)
         service = Service(engine)
