@@ -43,7 +43,11 @@ def test_japanese_report_follows_the_runbook_template(events):
     steps = section(md, "実施内容").strip().splitlines()
     assert steps[0] == "1. 21:03:30 api-service: lightningtalk-prod-api:5 → :3 [完了, 180.0 s]"
     assert steps[1].startswith("2. 21:03:30 websocket-service: lightningtalk-prod-websocket:5 → :3 [失敗, 240.0 s] — ECS rolled")
-    assert steps[2] == "3. 21:07:31 lightningtalk-api-handler:prod → 2 [実施済みのためスキップ] — already at target"
+    assert steps[2] == (
+        "3. 21:07:30 wait until websocket-service is stable [未実施]"
+        " — not run: it needs ecs:websocket-service, which did not complete"
+    )
+    assert steps[3] == "4. 21:07:31 lightningtalk-api-handler:prod → 2 [実施済みのためスキップ] — already at target"
     result = section(md, "結果")
     assert "- ロールバック: 部分的成功" in result
     assert "- サービス状態: 一部機能制限" in result  # a validation failed
@@ -78,7 +82,7 @@ def test_json_report_and_determinism(events):
     assert data["run_id"] == "20261128T120000Z-ab12"
     assert data["basic"]["duration_seconds"] == 600.0
     assert data["result"]["rollback"] == "partial"
-    assert [s["status"] for s in data["steps"]] == ["done", "failed", "skipped"]
+    assert [s["status"] for s in data["steps"]] == ["done", "failed", "not_run", "skipped"]
     assert data["checklists"]["pre.backup"]["auto"] is True
     for fmt in ("md", "json"):
         for lang in ("ja", "en"):
@@ -110,3 +114,13 @@ def test_report_command_writes_a_private_file(tmp_path):
         timeout=60,
     )
     assert missing.returncode == 2 and "no run 'no-such-run'" in missing.stderr
+
+
+def test_identity_learned_after_the_start_names_the_operator(events):
+    from rollback_cockpit.runbook.events import Event
+
+    late = Event(99, "note", "2026-11-28T12:00:05+00:00", events[0].run_id, {"text": "AWS identity", "aws_identity": "arn:aws:iam::1:user/sato"})
+    first = Event(1, "run_started", events[0].at, events[0].run_id, {**events[0].data, "operator": {"local_user": "sato", "aws_identity": None}})
+    md = report.render([first, late, *events[1:]], "md", "en")
+    assert "- Operator: sato / arn:aws:iam::1:user/sato" in md
+    assert "AWS identity" not in section(md, "Notes")

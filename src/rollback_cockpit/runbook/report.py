@@ -80,6 +80,7 @@ T = {
     "failed": ("失敗", "failed"),
     "done": ("完了", "done"),
     "started_only": ("開始後に記録なし", "started, no outcome recorded"),
+    "not_run": ("未実施", "not run"),
     "phase_pre": ("事前確認", "Before"),
     "phase_during": ("実行中", "During"),
     "phase_post": ("事後確認", "After"),
@@ -106,7 +107,7 @@ class StepOutcome:
     step: str
     describe: str
     resource: str = ""
-    status: str = "started"  # started | done | skipped | failed
+    status: str = "started"  # started | done | skipped | failed | not_run
     started_at: str | None = None
     finished_at: str | None = None
     duration_s: float | None = None
@@ -151,6 +152,7 @@ class Summary:
 def summarise(events: Iterable[ev.Event]) -> Summary:
     s = Summary()
     steps: dict[str, StepOutcome] = {}
+    local_user = ""
     for e in events:
         d = e.data
         s.run_id = s.run_id or e.run_id
@@ -160,6 +162,8 @@ def summarise(events: Iterable[ev.Event]) -> Summary:
             s.region = d.get("region", s.region)
             s.mode = d.get("mode", s.mode)
             s.operator = _operator(d) or s.operator
+            op = d.get("operator")
+            local_user = op.get("local_user", "") if isinstance(op, dict) else local_user
             s.kind = d.get("kind") or s.kind
             s.severity = d.get("severity", s.severity) or s.severity
             s.reason = d.get("reason", s.reason) or s.reason
@@ -191,6 +195,8 @@ def summarise(events: Iterable[ev.Event]) -> Summary:
                 out.started_at = out.started_at or e.at
                 out.duration_s = d.get("duration_s", out.duration_s)
                 out.status = {ev.STEP_FINISHED: "done", ev.STEP_SKIPPED: "skipped", ev.STEP_FAILED: "failed"}[e.type]
+                if e.type == ev.STEP_SKIPPED and d.get("outcome") in ("blocked", "aborted"):
+                    out.status = "not_run"
                 if e.type == ev.STEP_FAILED:
                     out.detail = " — ".join(x for x in (d.get("error", ""), d.get("hint", "")) if x)
                 elif e.type == ev.STEP_SKIPPED:
@@ -209,6 +215,10 @@ def summarise(events: Iterable[ev.Event]) -> Summary:
         elif e.type == ev.CHECKLIST_OVERRIDDEN:
             s.overrides.append(f"{', '.join(d.get('open', []))}: {d.get('reason', '')}")
         elif e.type == ev.NOTE:
+            if d.get("aws_identity"):
+                # The cockpit learns the STS identity after the run started.
+                s.operator = _operator({"operator": {"local_user": local_user, "aws_identity": d["aws_identity"]}})
+                continue
             (s.lessons if d.get("lesson") else s.notes).append(str(d.get("text", "")))
         elif e.type == ev.RUN_FINISHED:
             s.finished_at = e.at
@@ -326,7 +336,13 @@ def _as_markdown(s: Summary, lang: str) -> str:
     if not s.steps:
         lines.append(t("no_steps"))
     for i, o in enumerate(s.steps, 1):
-        status = {"done": t("done"), "skipped": t("skipped"), "failed": t("failed"), "started": t("started_only")}[o.status]
+        status = {
+            "done": t("done"),
+            "skipped": t("skipped"),
+            "failed": t("failed"),
+            "not_run": t("not_run"),
+            "started": t("started_only"),
+        }[o.status]
         took = f", {o.duration_s:.1f} s" if o.duration_s is not None else ""
         detail = f" — {o.detail}" if o.detail else ""
         lines.append(f"{i}. {_jst_time(o.started_at)} {o.describe} [{status}{took}]{detail}")

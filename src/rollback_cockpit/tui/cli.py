@@ -27,7 +27,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rollback_cockpit.tui.context import add_state_option, add_target_options
+    from rollback_cockpit.tui.context import add_state_option, add_target_options, set_top_defaults
 
     parser = argparse.ArgumentParser(
         prog="rollback-cockpit",
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rollback-cockpit {__version__}")
     add_state_option(parser)
     add_target_options(parser)
+    set_top_defaults(parser)
     parser.add_argument("--theme", default=None, help="colour theme: dark (default), light or ansi")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():

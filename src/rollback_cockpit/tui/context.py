@@ -27,28 +27,47 @@ def shipped_environment() -> Path:
     return Path(str(resources.files("rollback_cockpit") / "environments" / "lightningtalk-prod.yaml"))
 
 
+# Options may be given before or after the subcommand. Subparsers use
+# SUPPRESS defaults so that their own defaults do not overwrite a value given
+# before the subcommand; the real defaults are set once, on the top parser.
+TARGET_DEFAULTS = {
+    "env_file": None,
+    "simulate": False,
+    "profile": None,
+    "region": None,
+    "scenario": "bad-deploy",
+    "speed": 10.0,
+    "state_dir": None,
+}
+
+
+def set_top_defaults(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(**TARGET_DEFAULTS)
+
+
 def add_state_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS,
         help="where journals, reports and the debug log go (default: $XDG_STATE_HOME/rollback-cockpit)",
     )
 
 
-def add_target_options(parser: argparse.ArgumentParser, *, simulate_default_speed: float = 10.0) -> None:
+def add_target_options(parser: argparse.ArgumentParser) -> None:
     """--simulate | --env FILE, and the AWS and rehearsal knobs."""
+    keep = argparse.SUPPRESS
     target = parser.add_argument_group("target")
-    target.add_argument("--env", dest="env_file", type=Path, metavar="FILE", help="the environment file (YAML)")
-    target.add_argument("--simulate", action="store_true", help="run against a local rehearsal world, not AWS")
-    target.add_argument("--profile", help="AWS profile (default: the environment file's, then the standard chain)")
-    target.add_argument("--region", help="AWS region (default: the environment file's)")
-    target.add_argument("--scenario", default="bad-deploy", help="rehearsal scenario (with --simulate)")
+    target.add_argument("--env", dest="env_file", type=Path, metavar="FILE", default=keep, help="the environment file (YAML)")
+    target.add_argument("--simulate", action="store_true", default=keep, help="run against a local rehearsal world, not AWS")
+    target.add_argument("--profile", default=keep, help="AWS profile (default: the environment file's, then the standard chain)")
+    target.add_argument("--region", default=keep, help="AWS region (default: the environment file's)")
+    target.add_argument("--scenario", default=keep, help="rehearsal scenario (with --simulate; default bad-deploy)")
     target.add_argument(
         "--speed",
         type=float,
-        default=simulate_default_speed,
-        help=f"rehearsal clock speed-up (with --simulate; default {simulate_default_speed:g}x)",
+        default=keep,
+        help=f"rehearsal clock speed-up (with --simulate; default {TARGET_DEFAULTS['speed']:g}x)",
     )
 
 
