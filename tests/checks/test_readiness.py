@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from rollback_cockpit.checks import readiness
+from rollback_cockpit.checks.backups import parse_s3_url
 from rollback_cockpit.checks.results import COULD_NOT_CHECK, FAIL, PASS
 from rollback_cockpit.runbook import environment
 from rollback_cockpit.runbook.clock import Clock
@@ -60,7 +61,7 @@ def seed(boto, env) -> dict[str, str]:
     for rel in ("v1.9", "v1.10"):
         s3.put_object(Bucket=site.bucket, Key=f"{site.releases_prefix}{rel}/index.html", Body=b"<html/>")
     s3.put_object(Bucket=site.bucket, Key=site.current_release_key, Body=b"v1.10")
-    backups_bucket, prefix = readiness.split_s3_url(env.emergency.backups)
+    backups_bucket, prefix = parse_s3_url(env.emergency.backups)
     s3.create_bucket(Bucket=backups_bucket, CreateBucketConfiguration=region)
     s3.put_object(Bucket=backups_bucket, Key=f"{prefix}2026-02-28-VERIFIED.tar.gz", Body=b"x")
     s3.put_object(Bucket=backups_bucket, Key=f"{prefix}2026-03-01-unverified.tar.gz", Body=b"x")
@@ -183,7 +184,7 @@ async def test_missing_resources_fail_naming_them(aws, boto, ready_env):
 async def test_nothing_to_go_back_to_and_no_verified_backup(aws, boto, ready_env):
     ecs = boto("ecs")
     ecs.deregister_task_definition(taskDefinition="lightningtalk-prod-api:1")
-    bucket, prefix = readiness.split_s3_url(ready_env.emergency.backups)
+    bucket, prefix = parse_s3_url(ready_env.emergency.backups)
     boto("s3").delete_object(Bucket=bucket, Key=f"{prefix}2026-02-28-VERIFIED.tar.gz")
     named = by_name(await collect(aws, ready_env))
     assert named["previous version: ECS api-service"].status == FAIL

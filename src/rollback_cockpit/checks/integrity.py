@@ -17,12 +17,12 @@ after a restore it is the one number that matters.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from rollback_cockpit.aws.errors import NOT_FOUND, explain
+from rollback_cockpit.checks.backups import Manifest, last_verified_manifest
 from rollback_cockpit.checks.results import COULD_NOT_CHECK, FAIL, PASS, WARN, CheckResult, merge
 
 CHECK = "integrity"
@@ -33,61 +33,6 @@ Progress = Callable[[str, str, float | None], None]
 
 # --------------------------------------------------------------------------
 # The last VERIFIED backup's manifest.
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    if not url.startswith("s3://"):
-        raise ValueError(f"not an s3:// location: {url}")
-    bucket, _, prefix = url[len("s3://") :].partition("/")
-    return bucket, prefix
-
-
-class Manifest:
-    def __init__(self, key: str, doc: dict[str, Any]):
-        self.key = key
-        self.doc = doc
-
-    def items_for(self, table: str) -> int | None:
-        entry = (self.doc.get("tables") or {}).get(table)
-        if isinstance(entry, dict):
-            entry = entry.get("items")
-        if isinstance(entry, int) and not isinstance(entry, bool):
-            return entry
-        return None
-
-
-async def last_verified_manifest(aws: Any, location: str) -> Manifest | None:
-    """The newest ``*.json`` object under ``location`` whose key contains VERIFIED.
-
-    "Newest" is the latest LastModified, then the greatest key; None when
-    there is none. Raises AwsProblem when the bucket cannot be read.
-    """
-    bucket, prefix = parse_s3_url(location)
-    s3 = await aws.client("s3")
-    best: tuple[Any, str] | None = None
-    try:
-        paginator = s3.get_paginator("list_objects_v2")
-        async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", ()):
-                key = obj["Key"]
-                if "VERIFIED" in key and key.endswith(".json"):
-                    cand = (obj["LastModified"], key)
-                    if best is None or cand > best:
-                        best = cand
-        if best is None:
-            return None
-        resp = await s3.get_object(Bucket=bucket, Key=best[1])
-        async with resp["Body"] as body:
-            raw = await body.read()
-    except Exception as exc:
-        raise explain(exc, resource=location) from exc
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"backup manifest s3://{bucket}/{best[1]} is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ValueError(f"backup manifest s3://{bucket}/{best[1]} is not a JSON object")
-    return Manifest(f"s3://{bucket}/{best[1]}", doc)
 
 
 # --------------------------------------------------------------------------
@@ -310,9 +255,9 @@ async def check_table(
                 why_none = "no expectation: declare expected_items or keep a VERIFIED backup manifest"
             elif found is not None:
                 expected = found.items_for(table.name)
-                source = f"backup {found.key}"
+                source = f"backup {found.url}"
                 if expected is None:
-                    why_none = f"the last VERIFIED backup ({found.key}) has no count for this table"
+                    why_none = f"the last VERIFIED backup ({found.url}) has no count for this table"
         yield count_result(table, counted, expected, source if expected is not None else "", why_none)
 
     if not table.rules:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rollback_cockpit.aws.errors import DENIED, NOT_FOUND, AwsProblem, error_code, explain
+from rollback_cockpit.checks.backups import list_backups, newest_verified
 from rollback_cockpit.checks.results import COULD_NOT_CHECK, FAIL, PASS, WARN, CheckResult, merge
 
 CHECK = "readiness"
@@ -291,34 +292,26 @@ async def _lock(aws: Any, env: Any, run_id: str | None) -> list[CheckResult]:
     return await _guard(LOCK, "ssm:GetParameter", go())
 
 
-def split_s3_url(url: str) -> tuple[str, str]:
-    rest = url.removeprefix("s3://")
-    bucket, _, prefix = rest.partition("/")
-    return bucket, prefix
-
-
 async def _backup(aws: Any, env: Any) -> list[CheckResult]:
     if env.emergency is None or not env.emergency.backups:
         return [CheckResult(CHECK, BACKUP, WARN, "no backup location configured (emergency.backups)")]
     url = env.emergency.backups
 
     async def go() -> list[CheckResult]:
-        s3 = await aws.client("s3")
-        bucket, prefix = split_s3_url(url)
-        verified: list[dict[str, Any]] = []
-        paginator = s3.get_paginator("list_objects_v2")
-        async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            verified += [o for o in page.get("Contents", []) if "VERIFIED" in o["Key"]]
-        if not verified:
+        backups = await list_backups(aws, url)
+        newest = newest_verified(backups)
+        if newest is None:
             return [CheckResult(CHECK, BACKUP, FAIL, f"no backup marked VERIFIED under {url}")]
-        newest = max(verified, key=lambda o: (o["LastModified"], o["Key"]))
+        count = sum(b.verified for b in backups)
+        latest = backups[-1]
+        note = "" if latest is newest else f"; the newest backup {latest.id} is not verified"
         return [
             CheckResult(
                 CHECK,
                 BACKUP,
                 PASS,
-                f"{len(verified)} verified backup(s); newest s3://{bucket}/{newest['Key']} ({newest['LastModified']:%Y-%m-%d %H:%M} UTC)",
-                evidence={"newest": f"s3://{bucket}/{newest['Key']}", "count": len(verified)},
+                f"{count} verified backup(s); newest {newest.url.rstrip('/')}{note}",
+                evidence={"newest": newest.url, "count": count},
             )
         ]
 

@@ -569,8 +569,9 @@ def _backups(clients: Any, env: Any, out: Seeded) -> None:
     base = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)
     for n, verified in enumerate([True, True, False]):
         bid = f"{base + timedelta(days=n):%Y%m%dT%H%M%SZ}-nightly"
-        manifest = {"id": bid, "tables": {t: out.items.get(t, 0) for t in tables},
-                    "created": f"{base + timedelta(days=n):%Y-%m-%dT%H:%M:%SZ}", "release": RELEASES[2 + n]}
+        # The manifest format of checks/backups.py (docs/validation.md).
+        manifest = {"backup_id": bid, "tables": {t: {"items": out.items.get(t, 0)} for t in tables},
+                    "created_at": f"{base + timedelta(days=n):%Y-%m-%dT%H:%M:%SZ}", "release": RELEASES[2 + n]}
         s3.put_object(Bucket=bucket, Key=f"{prefix}{bid}/manifest.json", Body=json.dumps(manifest).encode(),
                       ContentType="application/json")
         for t in tables:
@@ -578,4 +579,4 @@ def _backups(clients: Any, env: Any, out: Seeded) -> None:
                           Body=b'{"id": {"S": "sample-000000"}}\n', ContentType="application/x-ndjson")
         if verified:
             s3.put_object(Bucket=bucket, Key=f"{prefix}{bid}/VERIFIED",
-                          Body=f"verified {manifest['created']} by restore drill".encode(), ContentType="text/plain")
+                          Body=f"verified {manifest['created_at']} by restore drill".encode(), ContentType="text/plain")
