@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
 
         attempt("terminal", lambda: bench_terminal(5 if args.quick else 30))
 
+    by_key = {s.key: s for s in sections}
+    if "rollback" in by_key:
+        from bench.rollback import explain_gap
+
+        explain_gap(by_key["rollback"], by_key.get("startup"))
     order = {k: i for i, k in enumerate(BENCHES)}
     sections.sort(key=lambda s: order.get(s.key, 99))
     command = "python -m bench" + ("".join(f" {shlex.quote(a)}" for a in argv) if argv else "")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench import world
 from bench.measure import Samples, Section, Target, fmt_range, fmt_s, timed
-from bench.server import LocalAws
+from bench.server import LocalAws, request_counts
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -41,9 +41,12 @@ def contenders(env_path: Path, state_dir: Path) -> list[Contender]:
             "ecs-deploy (no wait)",
             ["bash", str(HERE / "scripts" / "ecs_deploy_rollback.sh")],
             "`ecs deploy lightningtalk-prod <service> --task <family>:2 --timeout -1 --no-diff`, once per "
-            "service (`bash bench/scripts/ecs_deploy_rollback.sh`): defaults otherwise, so it registers a copy "
-            "of revision 2 as revision 4 and deregisters revision 3. `--timeout -1` because its wait counts "
-            "RUNNING tasks via ListTasks/DescribeTasks and moto starts none for a service: it could never end",
+            "service (`bash bench/scripts/ecs_deploy_rollback.sh`), defaults otherwise. With `--task` it registers "
+            "a copy of revision 2 as revision 4, deploys that, and (default `--deregister`) deregisters the revision "
+            "it was given — the known-good 2 — while the bad 3 stays ACTIVE: afterwards the newest ACTIVE revision "
+            "older than the live one is the bad one, so a later \"previous revision\" rollback would go back to it. "
+            "`--timeout -1` because its wait counts RUNNING tasks of the new revision via ListTasks/DescribeTasks "
+            "and moto starts no tasks for a service: it could never end here; so this contender does not wait",
             waits=False,
         ),
         Contender(
@@ -71,10 +74,15 @@ def contenders(env_path: Path, state_dir: Path) -> list[Contender]:
     ]
 
 
-def run_contender_once(aws: LocalAws, c: Contender, env: dict[str, str]) -> tuple[float | None, str, world.Verdict | None]:
+def run_contender_once(
+    aws: LocalAws, c: Contender, env: dict[str, str], calls: dict[str, dict[str, int]] | None = None
+) -> tuple[float | None, str, world.Verdict | None]:
     aws.reset()
     world.seed_ecs(aws)
+    request_counts(aws.url)  # start counting from here: the seeding's requests are not the contender's
     run = timed(c.cmd, env, cwd=HERE.parent, timeout=180)
+    if calls is not None:
+        calls[c.key] = request_counts(aws.url)
     if run.returncode != 0:
         tail = (run.stderr.strip() or run.stdout.strip()).splitlines()[-3:]
         return None, f"exit {run.returncode}: {' | '.join(tail)}", None
@@ -96,13 +104,14 @@ def bench_rollback(aws: LocalAws, rounds: int, only_available: bool = True) -> S
         active = [c for c in cs if not missing[c.key]]
         samples = {c.key: Samples(c.key) for c in cs}
         verdicts: dict[str, world.Verdict] = {}
+        calls: dict[str, dict[str, int]] = {}
         # One untimed warm-up each: the first run of a process pays for .pyc
         # writing and a cold page cache that no incident run would see twice.
         for c in active:
             run_contender_once(aws, c, env)
         for _ in range(rounds):
             for c in active:
-                seconds, failure, verdict = run_contender_once(aws, c, env)
+                seconds, failure, verdict = run_contender_once(aws, c, env, calls)
                 if verdict is not None:
                     verdicts[c.key] = verdict
                 if seconds is None:
@@ -132,10 +141,12 @@ def bench_rollback(aws: LocalAws, rounds: int, only_available: bool = True) -> S
         if s.failures:
             note = f"{len(s.failures)} failed run(s): {s.failures[0]}"
         v = verdicts.get(c.key)
+        n_calls = calls.get(c.key)
         rows.append([
             c.label,
             fmt_s(s.median),
             fmt_range(s),
+            str(sum(n_calls.values())) if n_calls else "—",
             f"{len(s.values)}/{rounds}" if not missing[c.key] else "0",
             "yes" if c.waits else "no (see below)",
             (v.detail if v else "—"),
@@ -143,10 +154,14 @@ def bench_rollback(aws: LocalAws, rounds: int, only_available: bool = True) -> S
             note,
         ])
     sec.table(
-        ["contender", "median", "min–max", "ok runs", "waits for stable", "state after", "side effects", "notes"], rows
+        ["contender", "median", "min–max", "AWS requests", "ok runs", "waits for stable", "state after", "side effects", "notes"], rows
     )
     sec.how += [f"**{c.label}**: {c.how}." for c in cs]
-    sec.data = {k: {"values": s.values, "failures": s.failures, "missing": missing[k]} for k, s in samples.items()}
+    sec.how.append("AWS requests: counted by the bench's server (a WSGI counter in front of moto) during the last "
+                   "timed run of each contender: " + "; ".join(
+                       f"{k}: " + ", ".join(f"{op} {n}" for op, n in sorted(v.items())) for k, v in calls.items()))
+    sec.data = {k: {"values": s.values, "failures": s.failures, "missing": missing[k], "requests": calls.get(k)}
+                for k, s in samples.items()}
 
     floor, cli, mine = samples["boto3-min"].median, samples["aws-cli"].median, samples["cockpit"].median
     if mine is None:
@@ -170,8 +185,38 @@ def bench_rollback(aws: LocalAws, rounds: int, only_available: bool = True) -> S
 
 
 def _why_slow() -> str:
-    return ("the difference is interpreter start-up plus importing aiobotocore (aiohttp) and the cockpit's "
-            "runbook modules, which a one-file boto3 script does not load; see the start-up section")
+    return "see 'where the time goes' in section 1"
+
+
+def explain_gap(rollback: Section, startup: Section | None) -> None:
+    """A note splitting run app's distance from the floor into imports and the rest (from measured figures)."""
+    import statistics
+
+    d = rollback.data
+    mine, floor = d.get("cockpit", {}).get("values"), d.get("boto3-min", {}).get("values")
+    if not mine or not floor:
+        return
+    m, f = statistics.median(mine), statistics.median(floor)
+    reqs = {k: d.get(k, {}).get("requests") or {} for k in ("cockpit", "boto3-min")}
+    extra = {op: n - reqs["boto3-min"].get(op, 0) for op, n in reqs["cockpit"].items()
+             if n > reqs["boto3-min"].get(op, 0)}
+    text = (f"Where the time goes: run app {m:.3f} s against the floor's {f:.3f} s (+{m - f:.3f} s). ")
+    probes = (startup.data.get("probes") if startup else None) or {}
+    ic = probes.get("python -c 'import <everything run app imports>'")
+    ib = probes.get("python -c 'import boto3' (the floor script's imports)")
+    if ic and ib:
+        mc, mb = statistics.median(ic), statistics.median(ib)
+        text += (f"Starting Python and importing what run app needs (aiobotocore with aiohttp, the cockpit's "
+                 f"modules) takes {mc:.3f} s against {mb:.3f} s for the floor script's boto3 (+{mc - mb:.3f} s, "
+                 f"section 2a); the remaining {m - f - (mc - mb):.3f} s is work the floor does not do: ")
+    else:
+        text += "(run the startup benchmark too for the import share) Work the floor does not do: "
+    text += (f"{sum(reqs['cockpit'].values())} AWS requests against {sum(reqs['boto3-min'].values())} "
+             f"(extra: {', '.join(f'{op} +{n}' for op, n in sorted(extra.items())) or 'none'} — the environment "
+             "lock in SSM, the caller's identity, the task-definition diff shown before changing anything, the "
+             "rolled-back-from tags), a client per service (ECS, SSM, STS), a journal that is flushed to disk "
+             "before every event is shown, and the Markdown report.")
+    rollback.notes.append(text)
 
 
 def _missing(c: Contender) -> str:

@@ -6,21 +6,27 @@ AWS, the server's time is somebody else's CPU.
 
 Run as ``python -m bench.server PORT``; it applies the rehearsal world's moto
 patches (percentile statistics for GetMetricData, which the cockpit asks for
-exactly as on AWS) and serves until killed. ``MOTO_ECS_SERVICE_RUNNING`` in its
-environment makes moto report that many running tasks for every service it
-creates, so ``aws ecs wait services-stable`` and the cockpit's own wait can
-succeed (moto never animates a rollout on its own).
+exactly as on AWS) and two bench-only patches (``finish_rollouts``,
+``page_logs_once``, see there), and serves until killed.
+``MOTO_ECS_SERVICE_RUNNING`` in its environment makes moto report that many
+running tasks for every service it creates, so ``aws ecs wait
+services-stable`` and the cockpit's own wait can succeed (moto never
+animates a rollout on its own).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -166,19 +172,94 @@ def page_logs_once() -> None:
     models.LogGroup.filter_log_events = filter_log_events
 
 
+def finish_rollouts() -> None:
+    """Bench-only: an ECS update is a rollout that has already finished.
+
+    moto 5.2.5 stores the new task definition on the service but leaves the
+    PRIMARY deployment on the old one, so a waiter that checks what the
+    primary deployment runs (the cockpit's does, as it should on AWS) never
+    sees the rollout end. With this, the service looks as it does on AWS once
+    the rollout is over: one PRIMARY deployment, COMPLETED, on the new
+    revision's ARN; with ``MOTO_ECS_SERVICE_RUNNING`` its counts are
+    desired = running. Every contender sees the same server.
+    """
+    from moto.ecs import models
+
+    original = models.EC2ContainerServiceBackend.update_service
+
+    def update_service(self, service_properties):
+        task_definition = service_properties.get("task_definition")
+        service = original(self, service_properties)
+        if task_definition and service.deployments:
+            arn = self.describe_task_definition(task_definition).arn
+            service.deployments[0].update(taskDefinition=arn, rolloutState="COMPLETED")
+        return service
+
+    models.EC2ContainerServiceBackend.update_service = update_service
+
+
+class RequestCounts:
+    """WSGI middleware: AWS requests by operation; ``GET /bench/requests`` returns them and starts over."""
+
+    PATH = "/bench/requests"
+
+    def __init__(self, app):
+        self.app = app
+        self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == self.PATH:
+            with self.lock:
+                body, self.counts = json.dumps(self.counts).encode(), {}
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if not environ.get("PATH_INFO", "").startswith("/moto-api"):
+            op = self.operation(environ)
+            with self.lock:
+                self.counts[op] = self.counts.get(op, 0) + 1
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def operation(environ) -> str:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return target.rsplit(".", 1)[-1]
+        path = environ.get("PATH_INFO", "")
+        if "/operation/" in path:
+            return path.rsplit("/", 1)[-1]
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        if "Action" in query:
+            return query["Action"][0]
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+            if "Action" in form:
+                return form["Action"][0]
+        return f"{environ.get('REQUEST_METHOD')} {path}"
+
+
+def request_counts(url: str) -> dict[str, int]:
+    """The requests the server answered since the last call, by operation."""
+    return json.loads(urllib.request.urlopen(f"{url}{RequestCounts.PATH}", timeout=10).read())
+
+
 def serve(port: int) -> None:
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     from rollback_cockpit.simulate import patches
 
     patches.apply()
     page_logs_once()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    signal.signal(signal.SIGTERM, lambda *_: (server.stop(), os._exit(0)))
+    finish_rollouts()
+    app = RequestCounts(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(f"moto server on 127.0.0.1:{port}", flush=True)
-    while True:
-        time.sleep(3600)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ecs-deploy (PyPI `ecs-deploy`) deploying the previous revision to each
-# service, one process per service, defaults otherwise. By default it
-# registers a NEW revision that copies the one given with --task and
-# deregisters the one the service ran (--deregister), so afterwards each
-# service runs revision 4, a copy of 2, and the bad revision 3 is INACTIVE.
+# service, one process per service, defaults otherwise. It registers a NEW
+# revision that copies the one given with --task and deploys it; by default
+# (--deregister) it then deregisters the revision it was given: afterwards
+# each service runs revision 4 (a copy of 2), revision 2 is INACTIVE and the
+# bad revision 3 is still ACTIVE.
 #
 # --timeout -1: ecs-deploy decides "deployed" by counting RUNNING tasks of
 # the new revision through ListTasks/DescribeTasks; moto starts no tasks for
