@@ -117,3 +117,39 @@ def test_counting_a_page_is_fast():
     assert tally.total == 100_000
     assert json.loads(resp["body"]) == {"events": [], "nextToken": "t"}
     assert rate > 100_000, f"{rate:,.0f} events/s"
+
+
+def put(boto, messages_at: list[tuple[float, str]]) -> None:
+    logs = boto("logs")
+    events = sorted(({"timestamp": int(t * 1000), "message": m} for t, m in messages_at), key=lambda e: e["timestamp"])
+    logs.put_log_events(logGroupName=GROUP, logStreamName="api/1", logEvents=events)
+
+
+async def test_after_a_rollback_only_errors_since_it_count(aws, boto):
+    """The bad release's errors stay in the 30-minute window; they must not fail the rollback."""
+    sim_start = time.time() - 86400
+    clock = ScaledClock(speed=600.0, real_epoch=time.time(), sim_epoch=sim_start)
+    seed(boto, sim_start, errors=0, infos=0)
+    since = clock.time()
+    put(boto, [(since - 300 + i, f"ERROR bad release {i}") for i in range(40)])  # before the rollback
+    put(boto, [(since + 60, "ERROR one straggler"), (since + 90, "INFO fine")])  # after it
+    env = environment.loads(ENV + "  settle_minutes: 2\n")
+    seen = []
+    [r] = [x async for x in check_logs(aws, env, clock, since=since, progress=lambda *a: seen.append(a))]
+    assert r.status == PASS, r
+    assert r.evidence["matching_lines"] == 1
+    assert "since the rollback" in r.summary
+    assert clock.time() - since >= 120  # it watched the settle window before counting
+    assert seen and seen[0][0] == "logs"
+
+
+async def test_errors_after_the_rollback_still_fail(aws, boto):
+    sim_start = time.time() - 86400
+    clock = ScaledClock(speed=600.0, real_epoch=time.time(), sim_epoch=sim_start)
+    seed(boto, sim_start, errors=0, infos=0)
+    since = clock.time()
+    put(boto, [(since + 10 + i, f"ERROR still broken {i}") for i in range(20)])
+    env = environment.loads(ENV + "  settle_minutes: 1\n")
+    [r] = [x async for x in check_logs(aws, env, clock, since=since)]
+    assert r.status == FAIL, r
+    assert r.evidence["matching_lines"] == 20

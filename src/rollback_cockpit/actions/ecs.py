@@ -228,6 +228,9 @@ async def _describe_service(ecs: Any, cluster: str, service: str) -> dict[str, A
 
 
 class UpdateService(Step):
+    TYPE = "ecs-update"
+    PARAMS = ("cluster", "service", "current_arn", "target_arn")
+
     def __init__(self, cluster: str, service: str, current_arn: str, target_arn: str):
         self.cluster = cluster
         self.service = service
@@ -274,6 +277,13 @@ def _same_td(live: str, arn: str) -> bool:
 
 
 class WaitStable(Step):
+    TYPE = "ecs-stable"
+    PARAMS = ("cluster", "service", "current_arn", "target_arn", "timeout", "poll")
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], env: Any, clock: Clock) -> Step:
+        return cls(clock=clock, **params)
+
     def __init__(self, cluster: str, service: str, current_arn: str, target_arn: str, clock: Clock, timeout: float, poll: float):
         self.cluster = cluster
         self.service = service

@@ -78,6 +78,9 @@ async def plan_lambda(aws: Any, cfg: LambdaSection, *, functions: list[LambdaFun
 
 
 class AliasStep(Step):
+    TYPE = "lambda-alias"
+    PARAMS = ("function", "alias", "current", "target", "function_arn")
+
     def __init__(self, function: str, alias: str, current: str, target: str, function_arn: str):
         self.function = function
         self.alias = alias

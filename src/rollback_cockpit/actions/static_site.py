@@ -107,6 +107,13 @@ async def plan_static(aws: Any, cfg: StaticSite, clock: Clock) -> Plan:
 
 
 class RestoreRelease(Step):
+    TYPE = "static-restore"
+    PARAMS = ("current", "target")
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], env: Any, clock: Clock) -> Step:
+        return cls(env.application.static_site, **params)
+
     def __init__(self, cfg: StaticSite, current: str, target: str):
         self.cfg = cfg
         self.current = current
@@ -170,6 +177,12 @@ class RestoreRelease(Step):
 
 
 class Invalidate(Step):
+    TYPE = "cloudfront-invalidate"
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], env: Any, clock: Clock) -> Step:
+        return cls(env.application.static_site, clock)
+
     def __init__(self, cfg: StaticSite, clock: Clock):
         self.cfg = cfg
         self.clock = clock

@@ -12,9 +12,10 @@ yielded, so the operator never sees something the journal does not hold.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from rollback_cockpit.aws.errors import explain
 from rollback_cockpit.runbook import events as ev
@@ -63,12 +64,37 @@ class DiffRow:
         return {"resource": self.resource, "field": self.field, "current": self.current, "target": self.target}
 
 
-class Step:
-    """One idempotent change. Subclasses set ``id``/``resource`` and override the three methods."""
+# Every Step class with a TYPE, so a plan can be rebuilt from its journal.
+STEP_TYPES: dict[str, type[Step]] = {}
 
+
+class Step:
+    """One idempotent change. Subclasses set ``id``/``resource`` and override the three methods.
+
+    ``TYPE`` names the class in the journal and ``PARAMS`` the constructor
+    arguments recorded there: a plan interrupted by a crash is rebuilt from
+    exactly what was shown and confirmed (:func:`plan_from_json`), never
+    planned again from an AWS that is half-way to the target.
+    """
+
+    TYPE: ClassVar[str] = ""
+    PARAMS: ClassVar[tuple[str, ...]] = ()
     id: str
     resource: str
     depends_on: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.TYPE:
+            STEP_TYPES[cls.TYPE] = cls
+
+    def params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.PARAMS}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], env: Any, clock: Clock) -> Step:
+        """Rebuild from the journal; steps that need the environment or the clock override this."""
+        return cls(**params)
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -82,7 +108,14 @@ class Step:
         raise NotImplementedError
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "resource": self.resource, "describe": self.describe(), "depends_on": list(self.depends_on)}
+        return {
+            "id": self.id,
+            "type": self.TYPE,
+            "params": self.params(),
+            "resource": self.resource,
+            "describe": self.describe(),
+            "depends_on": list(self.depends_on),
+        }
 
 
 @dataclass
@@ -141,6 +174,34 @@ class Plan:
             order += ready
             for i in ready:
                 del pending[i]
+
+
+def plan_from_json(data: dict[str, Any], env: Any, clock: Clock) -> Plan:
+    """The plan a journal recorded (its ``plan_shown`` event), with live Step objects again."""
+    steps: list[Step] = []
+    for item in data.get("steps", []):
+        cls = STEP_TYPES.get(item.get("type", ""))
+        if cls is None:
+            raise ValueError(f"the journal names a step of unknown type {item.get('type')!r} ({item.get('id')})")
+        step = cls.from_params(dict(item.get("params") or {}), env, clock)
+        step.depends_on = tuple(item.get("depends_on") or ())
+        steps.append(step)
+    return Plan(
+        kind=data.get("kind", ""),
+        environment=data.get("environment", ""),
+        steps=steps,
+        diff=[DiffRow(**row) for row in data.get("diff", [])],
+        warnings=list(data.get("warnings", [])),
+        refusals=list(data.get("refusals", [])),
+    )
+
+
+def same_plan(a: Plan, b: Plan) -> bool:
+    """Would ``b`` do exactly what ``a`` showed? (Used to re-check a plan right before it runs.)"""
+    def key(p: Plan) -> Any:
+        return ([(s.TYPE, s.id, s.params(), tuple(s.depends_on)) for s in p.steps], [d.to_json() for d in p.diff], p.refusals)
+
+    return key(a) == key(b)
 
 
 @dataclass
@@ -202,6 +263,7 @@ async def execute(
     clock: Clock,
     *,
     abort: asyncio.Event | None = None,
+    credentials_poll: float = 15.0,
 ) -> AsyncIterator[Event]:
     """Run the plan's steps; journal, then yield, every event.
 
@@ -233,23 +295,44 @@ async def execute(
     async def run_one(step: Step) -> None:
         final = "failed"
         started = clock.time()
+
+        def progress(message: str, **data: Any) -> None:
+            queue.put_nowait(emit(ev.STEP_PROGRESS, step=step.id, resource=step.resource, message=message, **data))
+
         try:
-            try:
-                done = await step.is_done(aws)
-            except StepFailed:
-                raise
-            except Exception as exc:  # a read failed: treat as a step failure, shown as one line
-                raise _Explained(exc, "checking the current state") from exc
-            if done:
-                queue.put_nowait(emit(ev.STEP_SKIPPED, **step_event_data(step, reason=ALREADY_AT_TARGET, outcome="already_done")))
-                final = "skipped"
-                return
-
-            def progress(message: str, **data: Any) -> None:
-                queue.put_nowait(emit(ev.STEP_PROGRESS, step=step.id, resource=step.resource, message=message, **data))
-
-            queue.put_nowait(emit(ev.STEP_STARTED, **step_event_data(step)))
-            evidence = await step.run(aws, progress)
+            announced = False
+            while True:
+                try:
+                    try:
+                        done = await step.is_done(aws)
+                    except StepFailed:
+                        raise
+                    except Exception as exc:  # a read failed: treat as a step failure, shown as one line
+                        raise _Explained(exc, "checking the current state") from exc
+                    if done:
+                        if announced:  # it got there before the credentials ran out
+                            evidence = {"note": "reached its target before the pause"}
+                            queue.put_nowait(emit(ev.STEP_FINISHED, **step_event_data(step, evidence=evidence, duration_s=round(clock.time() - started, 3))))
+                            final = "done"
+                            return
+                        queue.put_nowait(emit(ev.STEP_SKIPPED, **step_event_data(step, reason=ALREADY_AT_TARGET, outcome="already_done")))
+                        final = "skipped"
+                        return
+                    if not announced:
+                        queue.put_nowait(emit(ev.STEP_STARTED, **step_event_data(step)))
+                        announced = True
+                    evidence = await step.run(aws, progress)
+                    break
+                except Exception as exc:
+                    if not _credentials_expired(exc) or (abort is not None and abort.is_set()):
+                        raise
+                    # Expired credentials are the operator's to renew, not a failure of the
+                    # rollback: pause this step, say how to log in, go on when they work again.
+                    hint = explain(exc.exc if isinstance(exc, _Explained) else exc, profile=getattr(getattr(aws, "settings", None), "profile", None)).hint
+                    progress(f"paused: AWS credentials have expired — {hint}; the step continues when they work again", paused=True)
+                    if not await wait_for_credentials(aws, abort, credentials_poll):
+                        raise StepFailed("stopped while paused for expired AWS credentials", hint) from exc
+                    progress("AWS credentials work again: continuing", paused=False)
             queue.put_nowait(
                 emit(ev.STEP_FINISHED, **step_event_data(step, evidence=evidence or {}, duration_s=round(clock.time() - started, 3)))
             )
@@ -312,6 +395,37 @@ async def execute(
             await asyncio.gather(*tasks, return_exceptions=True)
     if journal_error:
         raise journal_error[0]
+
+
+def _credentials_expired(exc: BaseException) -> bool:
+    from rollback_cockpit.aws.errors import EXPIRED
+
+    inner = exc.exc if isinstance(exc, _Explained) else exc
+    return not isinstance(inner, StepFailed) and explain(inner).kind == EXPIRED
+
+
+async def wait_for_credentials(aws: Any, abort: asyncio.Event | None, poll: float) -> bool:
+    """Wait (wall time) until STS accepts the credentials again; False if aborted first.
+
+    The clients are rebuilt before each try, so credentials renewed outside
+    (``aws sso login``, a refreshed profile) are picked up.
+    """
+    while True:
+        if abort is not None and abort.is_set():
+            return False
+        try:
+            aws.reset()
+            sts = await aws.client("sts")
+            await sts.get_caller_identity()
+            return True
+        except Exception as exc:
+            if not _credentials_expired(exc) and explain(exc).kind != "credentials":
+                return True  # another fault: let the step meet it and say so
+        if abort is None:
+            await asyncio.sleep(poll)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(abort.wait(), poll)
 
 
 class _Explained(Exception):

@@ -59,6 +59,15 @@ class Aws:
         self._clients.clear()
         await self._stack.__aexit__(*exc)
 
+    def reset(self) -> None:
+        """Build new clients (and credentials) on next use, e.g. after ``aws sso login``.
+
+        The old clients stay open until the ``Aws`` object closes: a call
+        still running on one of them is not cut off.
+        """
+        self._clients = {}
+        self._session = None
+
     def _config(self) -> Any:
         from botocore.config import Config
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from rollback_cockpit.aws.errors import NOT_FOUND, explain
 from rollback_cockpit.checks.results import COULD_NOT_CHECK, FAIL, PASS, WARN, CheckResult
+from rollback_cockpit.runbook.clock import format_duration
 
 CHECK = "logs"
 TOP = 5
@@ -111,13 +112,29 @@ async def count_matching(
         _COUNTING.reset(token_var)
 
 
-async def check_logs(aws: Any, env: Any, clock: Any) -> AsyncIterator[CheckResult]:
+async def check_logs(
+    aws: Any, env: Any, clock: Any, *, since: float | None = None, progress: Any = None
+) -> AsyncIterator[CheckResult]:
+    """ERROR lines over the window; after a rollback (``since``), only those logged after it.
+
+    Right after a rollback the window still holds the bad release's errors,
+    which would fail every rollback. So with ``since`` the check first lets
+    ``settle_minutes`` pass after the rollback (the same watch as the metrics
+    check) and then counts what the rolled-back service logged.
+    """
     v = env.validation
     if v is None or not v.log_group:
         yield CheckResult(CHECK, "error lines", WARN, "no log group configured (validation.log_group)")
         return
+    window_s = v.window_minutes * 60
+    if since is not None:
+        watch_s = min(window_s, v.settle_minutes * 60)
+        while (left := since + watch_s - clock.time()) > 0:
+            if progress is not None:
+                progress(CHECK, f"watching the logs since the rollback: {format_duration(watch_s - left)} of {format_duration(watch_s)}", None)
+            await clock.sleep(min(left, 60.0))
     end = clock.time()
-    start = end - v.window_minutes * 60
+    start = end - window_s if since is None else max(end - window_s, since)
     name = f"{v.log_group}"
     try:
         total, raw, pages = await count_matching(aws, v.log_group, v.error_pattern, int(start * 1000), int(end * 1000))
@@ -133,12 +150,16 @@ async def check_logs(aws: Any, env: Any, clock: Any) -> AsyncIterator[CheckResul
         "log_group": v.log_group,
         "pattern": v.error_pattern,
         "window_minutes": v.window_minutes,
+        "since": since,
+        "from": start,
+        "to": end,
         "matching_lines": total,
         "max_error_lines": v.max_error_lines,
         "pages": pages,
         "top": [{"message": m, "count": c} for m, c in top],
     }
     details = tuple(f"{c}× {m}" for m, c in top)
-    summary = f"{total:,} line(s) matching {v.error_pattern!r} in the last {v.window_minutes:g} min (limit {v.max_error_lines:,})"
+    span = f"in the last {v.window_minutes:g} min" if since is None else f"in the {format_duration(end - start)} since the rollback"
+    summary = f"{total:,} line(s) matching {v.error_pattern!r} {span} (limit {v.max_error_lines:,})"
     status = PASS if total <= v.max_error_lines else FAIL
     yield CheckResult(CHECK, name, status, summary, details, evidence)

@@ -21,7 +21,7 @@ from rollback_cockpit.checks.results import CHECKS, COULD_NOT_CHECK, CheckResult
 Progress = Callable[[str, str, float | None], None]
 
 
-def _streams(aws: Any, env: Any, clock: Any, *, deep: bool, progress: Progress | None) -> dict[str, Any]:
+def _streams(aws: Any, env: Any, clock: Any, *, deep: bool, progress: Progress | None, since: float | None) -> dict[str, Any]:
     from rollback_cockpit.checks.endpoints import check_endpoints
     from rollback_cockpit.checks.integrity import check_integrity
     from rollback_cockpit.checks.logs import check_logs
@@ -32,7 +32,7 @@ def _streams(aws: Any, env: Any, clock: Any, *, deep: bool, progress: Progress |
     return {
         "endpoints": lambda: check_endpoints(aws, env, clock),
         "integrity": lambda: check_integrity(aws, env, clock, deep=deep, progress=progress),
-        "logs": lambda: check_logs(aws, env, clock),
+        "logs": lambda: check_logs(aws, env, clock, since=since, progress=progress),
         "performance": lambda: check_performance(aws, env, clock),
         "security": lambda: check_security(aws, env, clock),
         "metrics": lambda: check_settled(aws, env, clock, progress=progress),
@@ -57,11 +57,14 @@ async def run_validation(
     only: Iterable[str] | None = None,
     deep: bool = False,
     progress: Progress | None = None,
+    since: float | None = None,
 ) -> AsyncIterator[CheckResult]:
+    """``since`` (clock time) is when the rollback finished: errors logged before
+    it belong to the bad release, so the log count looks only after it."""
     wanted = list(dict.fromkeys(only)) if only else list(CHECKS)
     unknown = [c for c in wanted if c not in CHECKS]
     if unknown:
         raise ValueError(f"unknown check(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})")
-    makers = _streams(aws, env, clock, deep=deep, progress=progress)
+    makers = _streams(aws, env, clock, deep=deep, progress=progress, since=since)
     async for result in merge([guarded(c, makers[c]) for c in wanted]):
         yield result

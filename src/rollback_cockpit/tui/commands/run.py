@@ -3,7 +3,8 @@
 Prints the plan, asks for the environment's name as confirmation (``--yes``
 is enough in a rehearsal), runs the steps with live progress lines, runs the
 post-rollback validation, and writes the report. Every event is journaled
-before it is printed. This path never imports Textual: it is benchmarked
+before it is printed. ``--resume RUN_ID`` continues an interrupted run from
+its journal. This path never imports Textual: it is benchmarked
 against a plain boto3 script.
 
 Exit codes: 0 rolled back and validated, 1 a step or validation failed,
@@ -54,6 +55,11 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     app.add_argument("--report", type=Path, metavar="PATH", help="write the Markdown report here")
     app.add_argument("--json", dest="json_path", type=Path, metavar="PATH", help="write the JSON report here")
     app.add_argument("--lang", choices=("ja", "en"), default="ja", help="report language (default ja)")
+    app.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="continue a run that was interrupted (crash, kill, lost SSH) from its journal; 'last' for the newest",
+    )
     app.set_defaults(run=run)
 
 
@@ -65,13 +71,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(out: TextIO, text: str = "") -> None:
-    out.write(text + "\n")
-    out.flush()
+    try:
+        out.write(text + "\n")
+        out.flush()
+    except OSError:
+        # The terminal is gone (SSH dropped): the journal is the record, the run goes on.
+        pass
 
 
 async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) -> int:
     from rollback_cockpit.actions.app import plan_app
-    from rollback_cockpit.actions.steps import PlanInputError
+    from rollback_cockpit.actions.steps import PlanInputError, same_plan
     from rollback_cockpit.aws.errors import explain
     from rollback_cockpit.aws.session import Aws
 
@@ -79,28 +89,37 @@ async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) ->
     env = ctx.env
     async with Aws(ctx.aws_settings) as aws:
         try:
-            plan, caller = await asyncio.gather(
-                plan_app(aws, env, ctx.clock, services=args.services, to=args.to),
-                _caller(aws),
-            )
-        except PlanInputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        _print_plan(out, plan, ctx)
-        if plan.refusals:
-            for reason in plan.refusals:
-                _print(out, f"REFUSED: {reason}")
-            _print(out, "nothing was changed")
-            return EXIT_REFUSED
-        if args.dry_run:
-            _print(out, "dry run: nothing was changed")
-            return EXIT_OK
-        refusal = _confirmation_refusal(args, ctx)
-        if refusal:
-            _print(out, f"REFUSED: {refusal}")
-            _print(out, "nothing was changed")
-            return EXIT_REFUSED
-        try:
+            if args.resume:
+                return await _resume(args, ctx, aws, out)
+            try:
+                plan, caller = await asyncio.gather(
+                    plan_app(aws, env, ctx.clock, services=args.services, to=args.to),
+                    _caller(aws),
+                )
+            except PlanInputError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            _print_plan(out, plan, ctx)
+            if plan.refusals:
+                for reason in plan.refusals:
+                    _print(out, f"REFUSED: {reason}")
+                _print(out, "nothing was changed")
+                return EXIT_REFUSED
+            if args.dry_run:
+                _print(out, "dry run: nothing was changed")
+                return EXIT_OK
+            refusal = _confirmation_refusal(args, ctx)
+            if refusal:
+                _print(out, f"REFUSED: {refusal}")
+                _print(out, "nothing was changed")
+                return EXIT_REFUSED
+            # The plan is read again right before anything changes: what runs is what was confirmed.
+            again = await plan_app(aws, env, ctx.clock, services=args.services, to=args.to)
+            if not same_plan(plan, again):
+                _print(out, "REFUSED: AWS changed since the plan above was read (someone else may be deploying). The plan now:")
+                _print_plan(out, again, ctx)
+                _print(out, "nothing was changed; review the new plan and run again")
+                return EXIT_REFUSED
             return await _execute(args, ctx, aws, plan, caller, out)
         except Exception as exc:  # JournalError is handled by the CLI root; AWS failures become one line
             from rollback_cockpit.runbook.journal import JournalError
@@ -157,41 +176,26 @@ def _print_plan(out: TextIO, plan: Any, ctx: Any) -> None:
             _print(out, f"  {i}. [{s.id}] {s.describe()}{after}")
 
 
+def _refused_by_lock(out: TextIO, ctx: Any, exc: Any) -> int:
+    _print(out, f"REFUSED: another rollback of {ctx.env.name} is running: {exc.holder.describe()}")
+    _print(out, "nothing was changed (if that run is dead, break its lock: rollback-cockpit lock break --reason TEXT)")
+    return EXIT_REFUSED
+
+
 async def _execute(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, caller: str, out: TextIO) -> int:
-
     from rollback_cockpit.actions import lock
-    from rollback_cockpit.runbook.journal import new_run_id
+    from rollback_cockpit.actions.rollback import RollbackRun
+    from rollback_cockpit.runbook.journal import Journal
 
-    clock = ctx.clock
-    run_id = new_run_id()
-    operator = f"{ctx.local_user} ({caller})"
+    journal = Journal.create(ctx.state_dir, ctx.clock)
+    rollback = RollbackRun(aws, ctx.env, ctx.clock, journal, f"{ctx.local_user} ({caller})")
     # The lock first: a second operator is refused before anything is written or changed.
     try:
-        held = await lock.acquire(aws, ctx.env, operator, run_id, clock)
+        await rollback.take_lock()
     except lock.LockHeld as exc:
-        _print(out, f"REFUSED: another rollback of {ctx.env.name} is running: {exc.holder.describe()}")
-        _print(out, "nothing was changed (if that run is dead, break the lock with the cockpit's lock command)")
-        return EXIT_REFUSED
+        return _refused_by_lock(out, ctx, exc)
     try:
-        return await _locked(args, ctx, aws, plan, caller, out, run_id, held)
-    finally:
-        try:  # a no-op when the run gave the lock back itself; after a crash it frees it
-            await lock.release(aws, ctx.env, run_id)
-        except Exception as exc:  # the rollback's outcome stands; the operator must free the lock by hand
-            _print(out, f"warning: could not release the lock {held.parameter}: {exc}")
-
-
-async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, caller: str, out: TextIO, run_id: str, held: Any) -> int:
-    from rollback_cockpit.actions import lock
-    from rollback_cockpit.actions.steps import execute, outcome
-    from rollback_cockpit.runbook import events as ev
-    from rollback_cockpit.runbook.journal import Journal, JournalError
-
-    clock = ctx.clock
-    journal = Journal.create(ctx.state_dir, clock, run_id=run_id)
-    try:
-        journal.append(
-            ev.RUN_STARTED,
+        rollback.start(
             environment=ctx.env.name,
             region=ctx.env.region,
             operator={"local_user": ctx.local_user, "aws_identity": caller},
@@ -202,64 +206,131 @@ async def _locked(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, calle
             services=args.services or [],
             to=args.to,
         )
-        journal.append(ev.LOCK_TAKEN, parameter=held.parameter, operator=held.operator)
-        abort = asyncio.Event()
-        _on_interrupt(abort, journal, out)
-        started = clock.time()
-        events = []
-        _print(out, f"running (journal {journal.path}); Ctrl-C stops new steps from starting")
-        try:
-            async for event in execute(plan, aws, journal, clock, abort=abort):
-                events.append(event)
-                line = _event_line(event, clock.time() - started)
-                if line:
-                    _print(out, line)
-        except JournalError:
-            raise  # nothing more can be recorded
-        except Exception as exc:  # a bug, not an AWS answer: still close the journal with a result
-            journal.append(ev.RUN_FINISHED, result="failed", error=f"{type(exc).__name__}: {exc}",
-                           per_resource=outcome(plan, events).per_resource)
-            raise
-        result = outcome(plan, events)
-        if not result.changed and result.result == "success":
-            _print(out, "already at target: nothing was changed")
-
-        validation_failed = False
-        counts: dict[str, int] = {}
-        if not args.no_validate:
-            validation_failed, counts = await _validate(aws, ctx, journal, out)
-        if await lock.release(aws, ctx.env, run_id):
-            journal.append(ev.LOCK_RELEASED, parameter=held.parameter)
-        journal.append(
-            ev.RUN_FINISHED,
-            result=result.result,
-            per_resource=result.per_resource,
-            changed=result.changed,
-            validation=counts,
-        )
-        _print(out, f"result: {result.result}" + "".join(f"\n  {r}: {o}" for r, o in result.per_resource.items()))
-        _print(out, f"journal: {journal.path}")
-        _write_reports(args, ctx, journal, out)
+        return await _run_plan(args, ctx, rollback, plan, out)
     finally:
+        await _release(rollback, out)
         journal.close()
-    return EXIT_OK if result.ok and not validation_failed else EXIT_FAILED
 
 
-def _on_interrupt(abort: asyncio.Event, journal: Any, out: TextIO) -> None:
-    loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        from rollback_cockpit.runbook import events as ev
-
-        loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C interrupts for real
-        abort.set()
-        journal.append(ev.SIGNAL_RECEIVED, signal="SIGINT")
-        _print(out, "interrupt: no new step will start; running steps finish (Ctrl-C again to quit now)")
+async def _resume(args: argparse.Namespace, ctx: Any, aws: Any, out: TextIO) -> int:
+    from rollback_cockpit.actions import lock
+    from rollback_cockpit.actions.rollback import NothingToResume, RollbackRun, resume_point
+    from rollback_cockpit.runbook import events as ev
+    from rollback_cockpit.runbook import journal as jr
 
     try:
-        loop.add_signal_handler(signal.SIGINT, stop)
-    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
-        pass
+        path = jr.find_run(args.resume, ctx.state_dir)
+        events = jr.read(path)
+        if not events:
+            raise NothingToResume(f"{path} holds no events")
+        recorded = events[0].data.get("environment")
+        if recorded and recorded != ctx.env.name:
+            raise NothingToResume(f"run {events[0].run_id} rolled back {recorded}, not {ctx.env.name}")
+        point = resume_point(events, ctx.env, ctx.clock)
+    except (FileNotFoundError, jr.JournalError, NothingToResume, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    plan = point.plan
+    _print_plan(out, plan, ctx)
+    _print(out, f"resuming run {events[0].run_id}: {len(point.done)} of {len(plan.steps)} step(s) done before it stopped")
+    for sid in point.interrupted:
+        _print(out, f"  {sid} was running when it stopped: AWS is asked whether it got there")
+    refusal = _confirmation_refusal(args, ctx)
+    if refusal:
+        _print(out, f"REFUSED: {refusal}")
+        _print(out, "nothing was changed")
+        return EXIT_REFUSED
+    caller = await _caller(aws)
+    journal = jr.Journal.reopen(path, ctx.clock)
+    rollback = RollbackRun(aws, ctx.env, ctx.clock, journal, f"{ctx.local_user} ({caller})")
+    try:
+        await rollback.take_lock()  # its own lock (same run id) is taken again, anyone else's refuses
+    except lock.LockHeld as exc:
+        return _refused_by_lock(out, ctx, exc)
+    try:
+        journal.append(
+            ev.NOTE,
+            text=f"resumed by {ctx.local_user} ({caller})",
+            resumed=True,
+            done=point.done,
+            interrupted=point.interrupted,
+        )
+        return await _run_plan(args, ctx, rollback, plan, out)
+    finally:
+        await _release(rollback, out)
+        journal.close()
+
+
+async def _release(rollback: Any, out: TextIO) -> None:
+    try:  # a no-op when the run gave the lock back itself; after a failure it frees it
+        await rollback.release_lock()
+    except Exception as exc:  # the rollback's outcome stands; the operator must free the lock by hand
+        _print(out, f"warning: could not release the lock: {exc} (rollback-cockpit lock break --reason TEXT)")
+
+
+async def _run_plan(args: argparse.Namespace, ctx: Any, rollback: Any, plan: Any, out: TextIO) -> int:
+    from rollback_cockpit.runbook import events as ev
+    from rollback_cockpit.runbook.journal import JournalError
+
+    clock = ctx.clock
+    journal = rollback.journal
+    abort = asyncio.Event()
+    _on_signals(abort, journal, out)
+    started = clock.time()
+    _print(out, f"running (journal {journal.path}); Ctrl-C stops new steps from starting")
+    try:
+        async for event in rollback.execute(plan, abort=abort):
+            line = _event_line(event, clock.time() - started)
+            if line:
+                _print(out, line)
+    except JournalError:
+        raise  # nothing more can be recorded
+    except Exception as exc:  # a bug, not an AWS answer: still close the journal with a result
+        rollback.finish(error=f"{type(exc).__name__}: {exc}")
+        raise
+    result = rollback.outcome
+    if not result.changed and result.result == "success":
+        _print(out, "already at target: nothing was changed")
+    if abort.is_set():
+        _print(out, f"stopped between steps; continue with: rollback-cockpit run app --resume {journal.run_id}")
+    elif not args.no_validate:
+        _print(out, "validation:")
+        async for r in rollback.validate():
+            _print(out, f"  {r.line()}")
+    await rollback.release_lock()
+    if abort.is_set():
+        journal.append(ev.NOTE, text=f"stopped between steps; resume with: rollback-cockpit run app --resume {journal.run_id}")
+    else:
+        rollback.finish()
+    _print(out, f"result: {result.result}" + "".join(f"\n  {r}: {o}" for r, o in result.per_resource.items()))
+    _print(out, f"journal: {journal.path}")
+    _write_reports(args, ctx, journal, out)
+    return EXIT_OK if result.ok and not rollback.validation_failed and not abort.is_set() else EXIT_FAILED
+
+
+def _on_signals(abort: asyncio.Event, journal: Any, out: TextIO) -> None:
+    """Ctrl-C, SIGTERM and a lost SSH session (SIGHUP) stop new steps; running ones finish.
+
+    Each is journaled. A stopped run is left unfinished on purpose, so that
+    ``--resume`` can continue it; a second Ctrl-C interrupts for real.
+    """
+    loop = asyncio.get_running_loop()
+
+    def stop(signum: int) -> None:
+        from rollback_cockpit.runbook import events as ev
+
+        name = signal.Signals(signum).name
+        if signum == signal.SIGINT:
+            loop.remove_signal_handler(signal.SIGINT)
+        abort.set()
+        journal.append(ev.SIGNAL_RECEIVED, signal=name)
+        _print(out, f"{name}: no new step will start; running steps finish" + (" (Ctrl-C again to quit now)" if signum == signal.SIGINT else ""))
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
 
 
 def _event_line(event: Any, elapsed: float) -> str | None:
@@ -280,39 +351,6 @@ def _event_line(event: Any, elapsed: float) -> str | None:
         hint = f" — {d['hint']}" if d.get("hint") else ""
         return f"{at} ✗ {d['step']} FAILED: {d.get('error', '')}{hint}"
     return None
-
-
-async def _validate(aws: Any, ctx: Any, journal: Any, out: TextIO) -> tuple[bool, dict[str, int]]:
-    from rollback_cockpit.runbook import events as ev
-    from rollback_cockpit.runbook.checklists import post_ticks_from_validation
-
-    try:
-        from rollback_cockpit.checks.validation import run_validation
-    except ImportError as exc:
-        text = f"validation could not run: {exc}"
-        journal.append(ev.NOTE, text=text)
-        _print(out, text)
-        return True, {}
-    _print(out, "validation:")
-    results = []
-    async for r in run_validation(aws, ctx.env, ctx.clock):
-        results.append(r)
-        journal.append(
-            ev.VALIDATION_RESULT,
-            check=r.check,
-            name=r.name,
-            status=r.status,
-            summary=r.summary,
-            details=list(r.details),
-            evidence=r.evidence,
-        )
-        _print(out, f"  {r.line()}" if hasattr(r, "line") else f"  {r.status} {r.check} {r.name}: {r.summary}")
-    for item_id, evidence in post_ticks_from_validation(results):
-        journal.append(ev.CHECKLIST_TICKED, phase="post", item=item_id, by="rollback-cockpit", evidence=evidence, auto=True)
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return counts.get("fail", 0) > 0, counts
 
 
 def _write_reports(args: argparse.Namespace, ctx: Any, journal: Any, out: TextIO) -> None:
