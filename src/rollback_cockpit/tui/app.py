@@ -7,7 +7,6 @@ can build it directly against a moto server or the rehearsal world.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Callable
@@ -28,53 +27,25 @@ from rollback_cockpit.runbook.journal import Journal
 log = logging.getLogger("rollback_cockpit")
 
 
-def _load(module: str, name: str) -> Any:
-    """A service from another part of the package, or None until it exists."""
-    try:
-        return getattr(importlib.import_module(f"rollback_cockpit.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 @dataclass
 class Services:
-    """The plain async functions the cockpit drives (see BRIEF contracts).
-
-    Each is looked up when the app starts; a missing one leaves its panel
-    saying so instead of failing the whole cockpit.
-    """
+    """The plain async functions the cockpit drives; a test may hand in its own."""
 
     sample: Callable[..., Any] | None = None
     evaluate: Callable[..., Any] | None = None
-    run_validation: Callable[..., Any] | None = None
     planners: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    execute: Callable[..., Any] | None = None
-    lock: Any = None  # the actions.lock module
     render_report: Callable[..., Any] | None = None
     readiness: Callable[..., Any] | None = None
 
     @classmethod
     def default(cls) -> Services:
-        planners = {}
-        for kind, module, fn in (("app", "actions.app", "plan_app"),):
-            planner = _load(module, fn)
-            if planner is not None:
-                planners[kind] = planner
-        lock = None
-        try:
-            lock = importlib.import_module("rollback_cockpit.actions.lock")
-        except ImportError:
-            pass
-        return cls(
-            sample=_load("checks.metrics", "sample"),
-            evaluate=_load("checks.triggers", "evaluate"),
-            run_validation=_load("checks.validation", "run_validation"),
-            planners=planners,
-            execute=_load("actions.steps", "execute"),
-            lock=lock,
-            render_report=_load("runbook.report", "render"),
-            readiness=_load("checks.readiness", "check_readiness"),
-        )
+        from rollback_cockpit.actions.kinds import PLANNERS
+        from rollback_cockpit.checks.metrics import sample
+        from rollback_cockpit.checks.readiness import check_readiness
+        from rollback_cockpit.checks.triggers import evaluate
+        from rollback_cockpit.runbook.report import render
+
+        return cls(sample=sample, evaluate=evaluate, planners=dict(PLANNERS), render_report=render, readiness=check_readiness)
 
 
 class CockpitCommands(Provider):

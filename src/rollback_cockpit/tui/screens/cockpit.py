@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
+from rollback_cockpit.actions.rollback import AUTO_BY
 from rollback_cockpit.checks.triggers import DetectionTracker as DetectionProbe
 from rollback_cockpit.runbook import checklists
 from rollback_cockpit.runbook import events as ev
@@ -84,7 +85,9 @@ class CockpitScreen(Screen):
         self.plan_kind: str | None = None
         self.rollback_running = False
         self._abort: asyncio.Event | None = None
-        self._lock: Any = None
+        self._run: Any = None  # the RollbackRun, once a rollback starts
+        self._finished = False
+        self.resumed = False
         self._breached: set[str] = set()
 
     # ------------------------------------------------------------------ layout
@@ -104,7 +107,9 @@ class CockpitScreen(Screen):
                 v.border_title = TITLES["actions"]
                 from rollback_cockpit.runbook.environment import offered_kinds
 
-                yield ActionsPanel(offered_kinds(app.env), id="actions")
+                configured = offered_kinds(app.env)
+                built = [k for k in configured if k in app.services.planners]
+                yield ActionsPanel(built, [k for k in configured if k not in built], id="actions")
             with Vertical(id="panel-validation", classes="panel") as v:
                 v.border_title = TITLES["validation"]
                 yield ValidationPanel(id="validation")
@@ -254,7 +259,7 @@ class CockpitScreen(Screen):
 
     def auto_tick(self, phase: str, item: str, evidence: str) -> None:
         if not self.query_one(ChecklistPanel).is_ticked(phase, item) and (phase, item) not in self._pending_ticks():
-            self.journal(ev.CHECKLIST_TICKED, phase=phase, item=item, by="cockpit", evidence=evidence, auto=True)
+            self.journal(ev.CHECKLIST_TICKED, phase=phase, item=item, by=AUTO_BY, evidence=evidence, auto=True)
 
     def _pending_ticks(self) -> set[tuple[str, str]]:
         # Ticks journaled whose message has not reached the panel yet.
@@ -345,10 +350,9 @@ class CockpitScreen(Screen):
         if self.rollback_running:
             self.notify("a rollback is running; abort it first (a)", severity="warning")
             return
-        planner = self.app.services.planners.get(message.kind)
         panel = self.query_one(ActionsPanel)
-        if planner is None or self.app.aws is None:
-            panel.show_status(f"{message.kind}: not available in this build of the cockpit", error=True)
+        if self.app.aws is None:
+            panel.show_status(f"{message.kind}: no AWS session", error=True)
             return
         panel.show_status(f"reading the current state for {message.kind}… (nothing changes)")
         self.prepare_plan(message.kind)
@@ -444,37 +448,39 @@ class CockpitScreen(Screen):
         self.query_one(ActionsPanel).show_status("running… a: abort between steps")
         self.run_rollback(self.plan, self._abort)
 
+    def _rollback(self) -> Any:
+        from rollback_cockpit.actions.rollback import RollbackRun
+
+        app = self.app
+        if self._run is None:
+            self._run = RollbackRun(app.aws, app.env, app.clock, app.journal, app.operator)
+        return self._run
+
     @work(group="rollback", exclusive=True, exit_on_error=False)
     async def run_rollback(self, plan: Any, abort: asyncio.Event) -> str:
+        """Re-read the plan, take the lock, run the steps, give the lock back (the shared RollbackRun)."""
+        from rollback_cockpit.actions.steps import same_plan
+
         app = self.app
-        s = app.services
-        run_id = app.journal.run_id
-        if s.lock is not None:
-            # Raises LockHeld naming the holder: shown in the panel, nothing changed.
-            info = await s.lock.acquire(app.aws, app.env, app.operator, run_id, app.clock)
-            self._journal_or_raise(ev.LOCK_TAKEN, **info.to_json())
-        events = []
+        rollback = self._rollback()
+        if not self.resumed:
+            # What runs must be what the operator confirmed: read AWS again first.
+            again = await app.services.planners[self.plan_kind](app.aws, app.env, app.clock)
+            if not same_plan(plan, again):
+                self.post_message(PlanPrepared(self.plan_kind, again, [s.describe() for s in again.steps],
+                                               _diff_of(again, [(s.id, s.describe()) for s in again.steps])))
+                self.post_message(RollbackFinished("not started", "AWS changed since the preview; review the new plan"))
+                return "not started"
+        # Raises LockHeld naming the holder: shown in the panel, nothing changed.
+        await rollback.take_lock()
         try:
-            self.auto_tick("during", "start_recorded", f"run {run_id}")
-            async for event in s.execute(plan, app.aws, app.journal, app.clock, abort=abort):
-                events.append(event)
-                if event.type == ev.STEP_FAILED:
-                    self.auto_tick("during", "errors_recorded", str(event.data.get("error", ""))[:200])
+            async for _event in rollback.execute(plan, abort=abort):
+                pass  # each event reaches the panels through the journal
         finally:
-            if s.lock is not None:
-                released = await s.lock.release(app.aws, app.env, run_id)
-                self.journal(ev.LOCK_RELEASED, released=released)
-        from rollback_cockpit.actions.steps import outcome
-
-        result = outcome(plan, events)
-        if result.result == "success":
-            self.auto_tick("during", "steps_confirmed", f"{len(events)} step event(s), every resource at target")
-        self._outcome = result
-        self.post_message(RollbackFinished(result.result))
-        return result.result
-
-    def _journal_or_raise(self, type: str, **data: Any) -> None:
-        self.app.journal.append(type, **data)
+            await rollback.release_lock()
+        result = rollback.outcome.result
+        self.post_message(RollbackFinished(result))
+        return result
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -498,24 +504,18 @@ class CockpitScreen(Screen):
         self._abort = None
         panel = self.query_one(ActionsPanel)
         panel.refresh_steps(self.app.clock.time())
-        outcome = getattr(self, "_outcome", None)
+        if message.result == "not started":
+            panel.show_status(f"not executed: {message.error}", error=True)
+            return
         if message.result == "success":
             panel.show_status("rollback finished; validating… (v: validate again, e: export the report)")
         else:
             error = f": {message.error}" if message.error else ""
             panel.show_status(f"rollback {message.result}{error}", error=True)
-        if outcome is not None:
+        if self._run is not None and self._run.plan is not None and self._run.finished_at is not None:
             # Validate after any run that got as far as the steps, even a partial one:
             # the operator needs to know the state the service is in now.
             self.action_validate()
-
-    def _journal_run_finished(self, counts: dict[str, int]) -> None:
-        outcome = getattr(self, "_outcome", None)
-        if outcome is None:
-            return
-        self._outcome = None
-        self.journal(ev.RUN_FINISHED, result=outcome.result, per_resource=outcome.per_resource,
-                     changed=outcome.changed, validation=counts)
 
     def action_abort(self) -> None:
         if not self.rollback_running or self._abort is None:
@@ -528,30 +528,28 @@ class CockpitScreen(Screen):
     # ---------------------------------------------------------- validation
 
     def action_validate(self) -> None:
-        if self.app.services.run_validation is None or self.app.aws is None:
-            self.query_one(ValidationPanel).finish("validation: not available in this build")
-            self._journal_run_finished({})
+        if self.app.aws is None:
+            self.query_one(ValidationPanel).finish("validation: no AWS session")
             return
         self.query_one(ValidationPanel).reset("validating… results appear as each check completes")
         self.run_validation()
 
     @work(group="validation", exclusive=True, exit_on_error=False)
     async def run_validation(self) -> None:
-        app = self.app
-        results = []
-        async for r in app.services.run_validation(app.aws, app.env, app.clock):
-            results.append(r)
-            self.journal(ev.VALIDATION_RESULT, check=r.check, name=r.name, status=r.status, summary=r.summary,
-                         details=list(r.details), evidence=r.evidence)
-        for item_id, evidence in checklists.post_ticks_from_validation(results):
-            self.auto_tick("post", item_id, evidence)
+        # Results are journaled by the run and reach the panel from the journal.
+        rollback = self._rollback()
+        results = [r async for r in rollback.validate()]
         self.post_message(ValidationFinished(results))
 
     def on_validation_finished(self, message: ValidationFinished) -> None:
-        counts: dict[str, int] = {}
-        for r in message.results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        self._journal_run_finished(counts)
+        run = self._run
+        if run is not None and run.plan is not None and run.finished_at is not None and not self._finished:
+            # The run's result is final once it has been validated (or validation stopped).
+            self._finished = True
+            try:
+                run.finish()
+            except JournalError as exc:
+                self.notify(f"{exc}", severity="error", timeout=30)
         panel = self.query_one(ValidationPanel)
         if message.error:
             panel.finish(f"validation stopped: {message.error}")
@@ -564,9 +562,6 @@ class CockpitScreen(Screen):
 
     def action_export(self) -> None:
         app = self.app
-        if app.services.render_report is None:
-            self.notify("report export is not available in this build", severity="warning")
-            return
         from rollback_cockpit.runbook.report import write_file
 
         events = list(app.journal.events)

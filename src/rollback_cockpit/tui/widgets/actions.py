@@ -122,16 +122,20 @@ class ActionsPanel(Vertical):
     class KindChosen(Message):
         kind: str
 
-    def __init__(self, kinds: list[str], **kw) -> None:
+    def __init__(self, kinds: list[str], not_built: list[str] = (), **kw) -> None:
         super().__init__(**kw)
         self.kinds = kinds
+        self.not_built = list(not_built)
         self.board = StepBoard()
 
     def compose(self) -> ComposeResult:
         options = [Option(f"{KIND_LABELS.get(k, k)}", id=k) for k in self.kinds]
         yield OptionList(*options, id="kinds")
-        yield Static("choose a rollback kind (enter) to see its plan; nothing changes until you confirm",
-                     id="action-status")
+        hint = "choose a rollback kind (enter) to see its plan; nothing changes until you confirm"
+        if self.not_built:
+            names = ", ".join(KIND_LABELS.get(k, k).split("  ")[-1].split(" (")[0] for k in self.not_built)
+            hint += f"\nnot in this version (use the runbook's procedure): {names}"
+        yield Static(hint, id="action-status")
         with VerticalScroll():
             yield Static("", id="plan")
             yield Static("", id="steps")
