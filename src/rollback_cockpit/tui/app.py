@@ -101,6 +101,7 @@ class CockpitApp(App):
         services: Services | None = None,
         sample_on_timer: bool = True,
         check_terminal: bool = True,
+        resumed: bool = False,
     ) -> None:
         super().__init__()
         self.env = env if env is not None else ctx.env
@@ -114,6 +115,8 @@ class CockpitApp(App):
         # Metrics follow their own timer unless a test drives them.
         self.sample_on_timer = sample_on_timer
         self.check_terminal = check_terminal
+        # A resumed cockpit continues a journal that already holds the run.
+        self.resumed = resumed
         self.aws: Any = None
         self.aws_identity: str | None = None
         self._theme_choice = theme
@@ -147,13 +150,17 @@ class CockpitApp(App):
 
             self.aws = await Aws(self.aws_settings).__aenter__()
         # The run begins on disk before anything is shown.
-        self.journal.append(
-            ev.RUN_STARTED,
-            environment=self.env.name,
-            region=self.env.region,
-            operator={"local_user": self.local_user, "aws_identity": None},
-            mode="simulate" if self.simulate else "aws",
-        )
+        if self.resumed:
+            self.journal.append(ev.NOTE, text=f"cockpit resumed by {self.local_user}", resumed=True)
+        else:
+            self.journal.append(
+                ev.RUN_STARTED,
+                environment=self.env.name,
+                region=self.env.region,
+                operator={"local_user": self.local_user, "aws_identity": None},
+                mode="simulate" if self.simulate else "aws",
+            )
+        self._watch_signals()
         from rollback_cockpit.tui.screens.cockpit import CockpitScreen
 
         await self.push_screen(CockpitScreen())
@@ -164,6 +171,38 @@ class CockpitApp(App):
                 severity="warning",
                 timeout=15,
             )
+
+    def _watch_signals(self) -> None:
+        """A lost SSH session (SIGHUP) or a SIGTERM: journal it, stop between steps, leave resumable."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self._signalled, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests), or no signals
+                pass
+
+    def _signalled(self, signum: int) -> None:
+        import signal
+
+        name = signal.Signals(signum).name
+        screen = self.screen
+        running = getattr(screen, "rollback_running", False)
+        try:
+            self.journal.append(
+                ev.SIGNAL_RECEIVED,
+                signal=name,
+                rollback_running=running,
+                resume=f"rollback-cockpit --resume {self.journal.run_id}",
+            )
+        except Exception:  # the journal's own error is already logged; leave anyway
+            log.exception("could not journal %s", name)
+        abort = getattr(screen, "_abort", None)
+        if abort is not None:
+            abort.set()
+        self.exit(return_code=129 if signum == signal.SIGHUP else 143)
 
     async def on_unmount(self) -> None:
         if self.aws is not None:

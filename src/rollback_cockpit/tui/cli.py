@@ -16,6 +16,7 @@ from rollback_cockpit import __version__
 # Subcommand name -> module under rollback_cockpit.tui.commands.
 COMMANDS: dict[str, str] = {
     "env": "env_check",
+    "lock": "lock",
     "report": "report",
     "run": "run",
     "readiness": "readiness",
@@ -39,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_options(parser)
     set_top_defaults(parser)
     parser.add_argument("--theme", default=None, help="colour theme: dark (default), light or ansi")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        default=None,
+        metavar="RUN_ID",
+        help="reopen the cockpit on an interrupted run (default: the newest) and continue it",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
         importlib.import_module(f"rollback_cockpit.tui.commands.{module}").register(sub, name)

@@ -13,9 +13,26 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
     from rollback_cockpit.tui.context import open_context
 
+    journal = None
+    if getattr(args, "resume", None):
+        from rollback_cockpit.runbook import journal as jr
+        from rollback_cockpit.tui.context import UsageError, state_dir_of
+
+        try:
+            path = jr.find_run(args.resume, state_dir_of(args))
+            events = jr.read(path)
+        except (FileNotFoundError, jr.JournalError) as exc:
+            raise UsageError(str(exc)) from None
+        if not events:
+            raise UsageError(f"{path} holds no events: nothing to resume")
     with open_context(args) as ctx:
         from rollback_cockpit.tui.app import CockpitApp
 
-        app = CockpitApp(ctx, theme=getattr(args, "theme", None))
+        if getattr(args, "resume", None):
+            recorded = events[0].data.get("environment")
+            if recorded and recorded != ctx.env.name:
+                raise UsageError(f"run {events[0].run_id} is a run on {recorded}, not {ctx.env.name}")
+            journal = jr.Journal.reopen(path, ctx.clock)
+        app = CockpitApp(ctx, theme=getattr(args, "theme", None), journal=journal, resumed=journal is not None)
         app.run()
         return app.return_code or 0

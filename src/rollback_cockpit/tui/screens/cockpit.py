@@ -120,8 +120,10 @@ class CockpitScreen(Screen):
 
     def on_mount(self) -> None:
         app = self.app
-        # Events written before the screen existed (run_started).
+        # Events written before the screen existed (run_started, or a whole run being resumed).
         self._apply_events(list(app.journal.events))
+        if app.resumed:
+            self._restore(list(app.journal.events))
         app.journal.subscribe(lambda e: self.post_message(JournalAppended(e)))
         self.refresh_clock()
         # One short line per second; nothing else redraws on a timer.
@@ -136,6 +138,36 @@ class CockpitScreen(Screen):
             self.resolve_identity()
             self.check_readiness()
         self.query_one(ChecklistPanel).focus()
+
+    def _restore(self, events: list[Any]) -> None:
+        """A resumed run: the decision clock, the decision and the unfinished plan, from the journal."""
+        from rollback_cockpit.actions.rollback import NothingToResume, resume_point
+
+        app = self.app
+        for e in events:
+            if e.type == ev.DETECTED and not self.detection.detected:
+                self.detection.mark(_parse_time(e.data.get("detected_at")) or app.clock.now(), e.data.get("trigger", ""))
+            elif e.type == ev.DECISION_TAKEN:
+                kind = e.data.get("kind", "")
+                self.decision = "no rollback" if kind == "none" else f"rollback {kind}"
+        panel = self.query_one(ActionsPanel)
+        try:
+            point = resume_point(events, app.env, app.clock)
+        except (NothingToResume, ValueError) as exc:
+            panel.show_status(f"resumed run {app.journal.run_id}: {exc}")
+            return
+        plan = point.plan
+        self.plan, self.plan_kind, self.resumed = plan, plan.kind, True
+        steps = [(s.id, s.describe()) for s in plan.steps]
+        panel.show_plan(plan.kind, _diff_of(plan, steps), steps)
+        for e in events:  # the steps as far as they got
+            panel.step_event(e, app.clock.time())
+        interrupted = f"; interrupted: {', '.join(point.interrupted)}" if point.interrupted else ""
+        panel.show_status(
+            f"resumed run {app.journal.run_id}: {len(point.done)} of {len(plan.steps)} step(s) done{interrupted}. "
+            "x: continue (each step asks AWS whether it is already done)"
+        )
+        self.action_panel("actions")
 
     # --------------------------------------------------------------- panels
 
@@ -610,6 +642,15 @@ def _wall_now(clock: Any) -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def _parse_time(value: Any) -> Any:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _steps_of(plan: Any) -> list[Any]:
