@@ -168,12 +168,11 @@ async def _credentials(aws: Any) -> list[CheckResult]:
 
 
 def default_policy_path() -> Path | None:
-    """docs/iam-policy.json of the source tree, when the cockpit runs from one."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "docs" / "iam-policy.json"
-        if candidate.is_file():
-            return candidate
-    return None
+    """The least-privilege policy shipped with the package (docs/iam-policy.json links to it)."""
+    from importlib import resources
+
+    candidate = Path(str(resources.files("rollback_cockpit.aws") / "iam-policy.json"))
+    return candidate if candidate.is_file() else None
 
 
 def policy_actions_from(path: Path) -> list[str]:
