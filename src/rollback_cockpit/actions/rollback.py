@@ -119,6 +119,8 @@ class RollbackRun:
         result = self.outcome
         if result.result == "success":
             self.tick("during", "steps_confirmed", f"{len(plan.steps)} step(s), every resource at target")
+        if not any(e.type == ev.STEP_FAILED for e in self.step_events):
+            self.tick("during", "errors_recorded", "no step failed; every step's outcome is in the journal")
 
     @property
     def outcome(self) -> Outcome:

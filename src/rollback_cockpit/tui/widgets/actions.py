@@ -137,8 +137,9 @@ class ActionsPanel(Vertical):
             hint += f"\nnot in this version (use the runbook's procedure): {names}"
         yield Static(hint, id="action-status")
         with VerticalScroll():
-            yield Static("", id="plan")
+            # Steps first: at 80×24 their live status must be visible without scrolling.
             yield Static("", id="steps")
+            yield Static("", id="plan")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
