@@ -175,7 +175,9 @@ def summarise(events: Iterable[ev.Event]) -> Summary:
             kind = d.get("kind", "")
             if kind and kind != "none":
                 s.kind = kind
-            s.decisions.append(f"{_jst(e.at)} {kind} — {d.get('reason', '')}".strip(" —"))
+            approval = f" (approved by {d['approved_by']})" if d.get("approved_by") else ""
+            s.decisions.append(f"{_jst(e.at)} {kind} — {d.get('reason', '')}".strip(" —") + approval)
+            s.severity = d.get("severity") or s.severity
             if d.get("reason") and not s.reason:
                 s.reason = d["reason"]
         elif e.type == ev.PLAN_SHOWN:

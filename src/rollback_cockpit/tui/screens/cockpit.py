@@ -268,14 +268,20 @@ class CockpitScreen(Screen):
         kinds = [(k, KIND_LABELS.get(k, k)) for k in self.query_one(ActionsPanel).kinds]
         self.app.push_screen(DecisionScreen(kinds), self._decided)
 
-    def _decided(self, answer: tuple[str, str] | None) -> None:
+    def _decided(self, answer: tuple[str, str, str, str] | None) -> None:
         if answer:
-            self.take_decision(*answer)
+            kind, reason, severity, approver = answer
+            self.take_decision(kind, reason, severity=severity, approved_by=approver)
 
-    def take_decision(self, kind: str, reason: str) -> bool:
+    def take_decision(self, kind: str, reason: str, *, severity: str | None = None, approved_by: str = "") -> bool:
         if not self.detection.detected:
             self._detect("operator", self.app.clock.now(), by=self.app.operator)
-        if not self.journal(ev.DECISION_TAKEN, kind=kind, reason=reason, by=self.app.operator):
+        data = {"kind": kind, "reason": reason, "by": self.app.operator}
+        if severity:
+            data["severity"] = severity
+        if approved_by:
+            data["approved_by"] = approved_by
+        if not self.journal(ev.DECISION_TAKEN, **data):
             return False
         self.decision = "no rollback" if kind == "none" else f"rollback {kind}"
         if kind != "none":

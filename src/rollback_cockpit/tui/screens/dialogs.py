@@ -109,13 +109,20 @@ class ReasonScreen(ModalScreen[str | None]):
             self.dismiss(event.value.strip())
 
 
-class DecisionScreen(ModalScreen[tuple[str, str] | None]):
-    """The rollback decision: a kind, or no rollback (with a reason)."""
+class DecisionScreen(ModalScreen[tuple[str, str, str, str] | None]):
+    """The rollback decision: a kind or no rollback, a reason, the severity.
+
+    The runbook's FAQ: P1/P2 are decided by the on-call engineer; P3 and
+    below need the team lead's approval, so a rollback at P3/P4 names who
+    approved it. Answers (kind, reason, severity, approved_by).
+    """
 
     DEFAULT_CSS = DIALOG_CSS.format(name="DecisionScreen") + """
     DecisionScreen OptionList { height: auto; max-height: 10; }
+    DecisionScreen #decision-error { color: $error; height: auto; }
     """
     BINDINGS = [_CANCEL]
+    SEVERITIES = ("P1", "P2", "P3", "P4")
 
     def __init__(self, kinds: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -128,8 +135,12 @@ class DecisionScreen(ModalScreen[tuple[str, str] | None]):
             options = [Option(label, id=k) for k, label in self.kinds]
             options.append(Option("no rollback / ロールバックしない", id="none"))
             yield OptionList(*options, id="decision-kinds")
+            yield Input(value="P2", placeholder="severity P1–P4", id="severity")
+            yield Input(placeholder="approved by (team lead; needed for P3/P4)", id="approver")
             yield Input(placeholder="reason (required for no rollback)", id="reason")
-            yield Static("enter on a choice, then a reason and enter; escape cancels", classes="dialog-hint")
+            yield Static("", id="decision-error")
+            yield Static("enter on a choice, then a reason and enter (tab: severity, approver); escape cancels",
+                         classes="dialog-hint")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -138,13 +149,23 @@ class DecisionScreen(ModalScreen[tuple[str, str] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        reason = event.value.strip()
         if self.kind is None:
             self.query_one("#decision-kinds", OptionList).focus()
             return
-        if self.kind == "none" and not reason:
+        reason = self.query_one("#reason", Input).value.strip()
+        severity = self.query_one("#severity", Input).value.strip().upper()
+        approver = self.query_one("#approver", Input).value.strip()
+        problem = ""
+        if severity not in self.SEVERITIES:
+            problem = "severity must be P1, P2, P3 or P4"
+        elif self.kind == "none" and not reason:
+            problem = "no rollback needs a reason"
+        elif self.kind != "none" and severity in ("P3", "P4") and not approver:
+            problem = f"{severity}: a rollback needs the team lead's approval — name who approved it"
+        if problem:
+            self.query_one("#decision-error", Static).update(problem)
             return
-        self.dismiss((self.kind, reason))
+        self.dismiss((self.kind, reason, severity, approver))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
