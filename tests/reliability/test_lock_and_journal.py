@@ -173,6 +173,25 @@ def test_lock_break_refuses_when_the_lock_changed_during_the_prompt(cli, ecs_wor
     assert "locked by dave" in cli("lock", "show", "--env", ecs_world.env_file).out
 
 
+def test_in_a_rehearsal_yes_is_enough_to_break(cli, ecs_world, moto, state_dir, tmp_path):
+    import time
+
+    rehearsal = tmp_path / "rehearsal.yaml"
+    now = time.time()
+    rehearsal.write_text(
+        ecs_world.env_file.read_text()
+        + f"rehearsal:\n  speed: 10\n  real_epoch: {now}\n  sim_epoch: {now}\n"
+        + f"  service_url: http://127.0.0.1:9\n  endpoint_url: {moto}\n  scenario: bad-deploy\n",
+        encoding="utf-8",
+    )
+    hold_lock(moto, load_env(ecs_world.env_file))
+    got = cli("lock", "break", "--env", rehearsal, "--reason", "rehearsing a stale lock", "--yes")
+    assert got.code == 0, got.text
+    [path] = journals(state_dir)
+    assert jr.read(path)[0].data["mode"] == "simulate"
+    assert cli("lock", "show", "--env", rehearsal).out.startswith(f"{ENV_NAME}: free")
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="journal.find_run('last') is the newest journal file, so after `lock break` (or any cockpit session "
