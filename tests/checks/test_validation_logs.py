@@ -153,3 +153,17 @@ async def test_errors_after_the_rollback_still_fail(aws, boto):
     [r] = [x async for x in check_logs(aws, env, clock, since=since)]
     assert r.status == FAIL, r
     assert r.evidence["matching_lines"] == 20
+
+
+async def test_slices_count_every_event_once(aws, boto):
+    """Events on the slice boundaries are counted exactly once."""
+    from rollback_cockpit.checks.logs import count_matching
+
+    now = time.time() - 86400
+    seed(boto, now, errors=0, infos=0)
+    start = int(now * 1000) - 1000
+    put(boto, [((start + i) / 1000, f"ERROR at {i}") for i in range(0, 1001, 1)])  # every millisecond, ends included
+    for slices in (1, 3, 4, 7):
+        total, raw, pages = await count_matching(aws, GROUP, "ERROR", start, start + 1000, slices=slices)
+        assert total == 1001, (slices, total)
+        assert sum(raw.values()) == 1001 and pages >= slices

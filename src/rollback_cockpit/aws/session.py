@@ -8,7 +8,9 @@ Clients are created once per service and reused for the life of the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +85,9 @@ class Aws:
         client = self._clients.get(service)
         if client is None:
             if self._session is None:
+                # aiobotocore (with aiohttp and botocore) takes ~0.4 s to import:
+                # on a thread, the event loop — and the cockpit's screen — stays live.
+                await asyncio.to_thread(importlib.import_module, "aiobotocore.session")
                 from aiobotocore.session import AioSession
 
                 session = AioSession(profile=self.settings.profile)

@@ -133,6 +133,9 @@ class Journal:
             self._fh.flush()
             os.fsync(self._fh.fileno())
         except OSError as exc:
+            # Drop the handle with its unwritten buffer: a later close() must not
+            # try the same write again and hide this error behind a plain OSError.
+            self._discard()
             raise JournalError(f"cannot write the journal {self.path}: {exc.strerror or exc}") from exc
         self.events.append(event)
         for listener in list(self._listeners):
@@ -141,8 +144,19 @@ class Journal:
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError:
+                pass  # the failed write was already reported by append()
             self._fh = None
+
+    def _discard(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
 
 
 def _jsonable(value: Any) -> Any:

@@ -17,10 +17,12 @@ import argparse
 import asyncio
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+REPLAN_AFTER_SECONDS = 2.0
 SEVERITIES = ("P1", "P2", "P3", "P4")
 
 
@@ -96,6 +98,7 @@ async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) ->
                     plan_app(aws, env, ctx.clock, services=args.services, to=args.to),
                     _caller(aws),
                 )
+                planned_at = time.monotonic()
             except PlanInputError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return EXIT_USAGE
@@ -113,8 +116,13 @@ async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) ->
                 _print(out, f"REFUSED: {refusal}")
                 _print(out, "nothing was changed")
                 return EXIT_REFUSED
-            # The plan is read again right before anything changes: what runs is what was confirmed.
-            again = await plan_app(aws, env, ctx.clock, services=args.services, to=args.to)
+            # If the operator took a while to confirm (a typed name at the prompt), AWS is
+            # read again: what runs must be what was confirmed. Confirmed on the command
+            # line, the plan was read a moment ago and reading it twice would only cost time.
+            again = plan
+            prompted = not (args.yes or args.confirm)
+            if prompted or time.monotonic() - planned_at > REPLAN_AFTER_SECONDS:
+                again = await plan_app(aws, env, ctx.clock, services=args.services, to=args.to)
             if not same_plan(plan, again):
                 _print(out, "REFUSED: AWS changed since the plan above was read (someone else may be deploying). The plan now:")
                 _print_plan(out, again, ctx)

@@ -128,6 +128,13 @@ class CockpitScreen(Screen):
         self.refresh_clock()
         # One short line per second; nothing else redraws on a timer.
         self.set_interval(1.0, self.refresh_clock, name="clock")
+        self.query_one(ChecklistPanel).focus()
+        # AWS work starts once the first frame is on the screen: the operator
+        # sees the cockpit at once, and the data fills in.
+        self.call_after_refresh(self._start_background)
+
+    def _start_background(self) -> None:
+        app = self.app
         env = app.env
         self.action_sample()
         if app.sample_on_timer:
@@ -137,7 +144,6 @@ class CockpitScreen(Screen):
         if app.aws is not None:
             self.resolve_identity()
             self.check_readiness()
-        self.query_one(ChecklistPanel).focus()
 
     def _restore(self, events: list[Any]) -> None:
         """A resumed run: the decision clock, the decision and the unfinished plan, from the journal."""
