@@ -97,3 +97,10 @@ def test_traceback_goes_to_the_debug_log_only(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
     assert "ThrottlingException" in path.read_text()
+
+
+def test_a_local_os_error_is_not_called_a_network_problem():
+    p = errors.explain(OSError(28, "No space left on device", "/var/state/run.jsonl"))
+    assert p.kind == errors.OTHER
+    assert p.line().startswith("No space left on device: /var/state/run.jsonl")
+    assert errors.explain(ConnectionRefusedError(111, "Connection refused")).kind == errors.UNREACHABLE

@@ -124,8 +124,10 @@ def _classify(exc: BaseException, action: str | None, resource: str | None, prof
         return AwsProblem(UNREACHABLE, f"AWS did not answer in time ({action or 'the call'})", "the network or AWS is slow; retry")
     if isinstance(exc, bx.ParamValidationError):
         return AwsProblem(INVALID, f"invalid request to AWS: {exc}", "this is a bug in the cockpit; the debug log has the details")
-    if isinstance(exc, OSError):
+    if _is_network_error(exc):
         return AwsProblem(UNREACHABLE, f"cannot reach {endpoint_url or 'the AWS endpoint'}: {exc.strerror or exc}", "check the network, the region and AWS_ENDPOINT_URL")
+    if isinstance(exc, OSError):  # a local problem (a full disk, a permission): not the network
+        return AwsProblem(OTHER, f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), "the debug log has the traceback")
     if isinstance(exc, bx.BotoCoreError):
         return AwsProblem(OTHER, f"AWS client error: {exc}", "")
     return AwsProblem(OTHER, f"{type(exc).__name__}: {exc}", "the debug log has the traceback")
@@ -159,3 +161,15 @@ def _unwrap_xml(code: str, message: str) -> tuple[str, str]:
     inner = re.search(r"<Code>([^<]+)</Code>", message)
     text = re.search(r"<Message>([^<]*)</Message>", message)
     return (inner.group(1) if inner else code), (text.group(1) if text else "")
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    import socket
+
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
+        return True
+    try:
+        from aiohttp import ClientConnectionError
+    except ImportError:  # pragma: no cover - aiohttp comes with aiobotocore
+        return False
+    return isinstance(exc, ClientConnectionError)
