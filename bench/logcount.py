@@ -104,9 +104,9 @@ def bench_logs(aws: LocalAws, sizes: list[int], seed_budget_s: float = 900) -> S
         "`time.process_time()` of the harness (the server is another process, so this is the counting side's "
         "own cost: HTTP, JSON, counting).",
         "moto's own FilterLogEvents re-filters and re-sorts every event of the group for every page (10,000 "
-        "events a page), so counting costs N²/10,000 filter calls on moto: measured while building this bench, "
-        "100k events took 8.3 s end to end (12,000/s; 0.24 s of it the cockpit's CPU) and 1M would take about "
-        "15 minutes. CloudWatch Logs does not page that way, so the bench's server pages from the query's "
+        "events a page), so counting costs N²/10,000 filter calls on moto: measured once while building this bench "
+        "(machine busy), 100k events took 8.3 s end to end (12,000/s; 0.24 s of it the cockpit's CPU), so 1M "
+        "would take about 15 minutes. CloudWatch Logs does not page that way, so the bench's server pages from the query's "
         "filtered list computed once (`bench/server.py` `page_logs_once`: same answers, same tokens, same page "
         "size). The wall figures still include moto filtering every event once, HTTP and JSON on both sides.",
     ]

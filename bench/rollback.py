@@ -129,10 +129,14 @@ def bench_rollback(aws: LocalAws, rounds: int, only_available: bool = True) -> S
         "run each. Time = wall time of the whole process (`time.perf_counter()` around `subprocess.run`).",
         "After every run: both services must be on revision 2 (or, for ecs-deploy, a new revision whose image "
         "is revision 2's); a run that fails or ends elsewhere is not timed and is listed.",
-        "The server runs with `MOTO_ECS_SERVICE_RUNNING=2`, so moto reports runningCount 2 = desiredCount and a "
-        "single deployment for every service: `aws ecs wait services-stable`, the boto3 waiter and the cockpit's "
-        "WaitStable all see a stable service on their first poll. The wait therefore costs one DescribeServices "
-        "round trip here; on AWS it is dominated by the real rollout (minutes), the same for every contender.",
+        "Making the wait end on moto: the server runs with `MOTO_ECS_SERVICE_RUNNING=2` (moto then reports "
+        "runningCount 2 = desiredCount 2 and one deployment for every service it creates), and a bench-only patch "
+        "(`bench/server.py` `finish_rollouts`) puts the PRIMARY deployment on the new revision's ARN, COMPLETED, "
+        "when UpdateService changes the task definition — moto 5.2.5 leaves it on the old revision, which the "
+        "cockpit's WaitStable (rightly, on AWS) refuses to call stable. So `aws ecs wait services-stable`, the "
+        "boto3 waiter and the cockpit's WaitStable all see a stable service on their first poll: the wait costs "
+        "one DescribeServices round trip here; on AWS it is dominated by the real rollout (minutes), the same for "
+        "every contender.",
     ]
     rows = []
     for c in cs:
@@ -211,10 +215,13 @@ def explain_gap(rollback: Section, startup: Section | None) -> None:
                  f"section 2a); the remaining {m - f - (mc - mb):.3f} s is work the floor does not do: ")
     else:
         text += "(run the startup benchmark too for the import share) Work the floor does not do: "
+    reasons = ["the environment lock in SSM", "the caller's identity",
+               "the task-definition diff shown before changing anything", "the rolled-back-from tags"]
+    if extra.get("ListTaskDefinitions"):
+        reasons.insert(2, "the plan read a second time just before executing")
     text += (f"{sum(reqs['cockpit'].values())} AWS requests against {sum(reqs['boto3-min'].values())} "
-             f"(extra: {', '.join(f'{op} +{n}' for op, n in sorted(extra.items())) or 'none'} — the environment "
-             "lock in SSM, the caller's identity, the task-definition diff shown before changing anything, the "
-             "rolled-back-from tags), a client per service (ECS, SSM, STS), a journal that is flushed to disk "
+             f"(extra: {', '.join(f'{op} +{n}' for op, n in sorted(extra.items())) or 'none'} — "
+             f"{', '.join(reasons)}), a client per service (ECS, SSM, STS), a journal that is flushed to disk "
              "before every event is shown, and the Markdown report.")
     rollback.notes.append(text)
 

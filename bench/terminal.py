@@ -73,7 +73,9 @@ def bench_terminal(idle_seconds: float) -> Section:
         "every byte it writes read and timestamped by a thread (the pty stands in for the SSH channel). The "
         "rehearsal world (scenario bad-deploy, 10× clock) runs in its own process.",
         f"Idle: after the first frame and 2 s more, bytes over {idle_seconds:g} s with nothing pressed (the "
-        "clock line ticks every second, metrics refresh every CloudWatch period of world time = 6 s).",
+        "clock line ticks every second, metrics refresh every CloudWatch period of world time = 6 s; the "
+        "15-second 'not inside tmux or screen' notice, shown because the pty is not inside tmux, goes away "
+        "within the window).",
         "Streaming: keys through the pty — `r` (actions panel), `enter` on Type A (plan), `x` (execute), a "
         "reason for the open pre-checklist items + `enter`, `y` (confirm the rehearsal run); the rollback runs "
         "and validation starts by itself. Window: from `y` until 'validation done' is on screen.",
