@@ -275,12 +275,6 @@ def test_a_journal_on_a_full_disk_changes_nothing(cli, ecs_world, full_disk):
     assert ecs_world.boto("ssm").describe_parameters()["Parameters"] == []  # the lock taken first was given back
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Journal.close() flushes the buffered line that append() could not write and raises OSError from "
-    "run.py's finally, hiding the JournalError: the CLI root then explains a plain OSError as "
-    "'cannot reach the AWS endpoint: No space left on device'",
-)
 def test_a_journal_on_a_full_disk_says_so(cli, ecs_world, full_disk):
     got = cli("run", "app", "--env", ecs_world.env_file, "--confirm", ENV_NAME)
     assert got.err.startswith("error: cannot write the journal /dev/full: No space left on device — nothing was changed in AWS"), got.err
