@@ -69,10 +69,17 @@ def test_a_signal_mid_run_stops_new_steps_and_the_run_resumes(cli, ecs_world, ga
         finally:
             gated_update.set()
 
+    # A safety net: should run app not install its handler, the test fails instead of pytest dying.
+    missed: list[int] = []
+    previous = signal.signal(signum, lambda num, frame: missed.append(num))
     side = threading.Thread(target=operator_side, daemon=True)
     side.start()
-    got = cli("run", "app", "--env", ecs_world.env_file, "--confirm", ENV_NAME, "--no-validate")
-    side.join(30)
+    try:
+        got = cli("run", "app", "--env", ecs_world.env_file, "--confirm", ENV_NAME, "--no-validate")
+    finally:
+        side.join(30)
+        signal.signal(signum, previous)
+    assert not missed, "run app did not handle the signal"
     assert not problems, problems
     assert got.code == 1, got.text
     name = signal.Signals(signum).name
