@@ -147,7 +147,9 @@ def page_logs_once() -> None:
         key = (log_group_name, tuple(id(s) for s in streams), tuple(len(s.events) for s in streams),
                start_time, end_time, filter_pattern, interleaved)
         if not next_token or key not in cache:
-            cache.clear()
+            # Bounded, and per query: concurrent readers (one per time slice) page side by side.
+            while len(cache) >= 64:
+                cache.pop(next(iter(cache)))
             events, token, searched = original(self, log_group_name, log_stream_names, start_time, end_time,
                                                10**12, None, filter_pattern, interleaved)
             cache[key] = (events, {(e["logStreamName"], e["eventId"]): i for i, e in enumerate(events)})
