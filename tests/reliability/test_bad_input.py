@@ -195,11 +195,6 @@ def test_unreachable_endpoint_is_one_line(cli, monkeypatch, two_attempts, tmp_pa
     assert not (state_dir / "runs").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan_ecs turns every DescribeServices failure into a plan refusal, so run app exits 3 "
-    "('refused by a guardrail') for an unreachable endpoint instead of 1 (an AWS failure)",
-)
 def test_unreachable_endpoint_exits_1_from_run_app(cli, monkeypatch, two_attempts, tmp_path):
     closed_endpoint(monkeypatch)
     got = cli("run", "app", "--dry-run", "--env", write_env(tmp_path / "env.yaml"))

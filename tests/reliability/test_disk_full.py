@@ -97,13 +97,6 @@ def test_disk_full_mid_change_leaves_every_change_journaled_as_started(reference
     assert not [e for e in events if e.type == ev.STEP_STARTED and e.data["step"].startswith("ecs-stable:")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on a full disk the operator sees (1) a '--- Logging error ---' traceback: the debug log's FileHandler "
-    "cannot write either and logging prints its own traceback to stderr (debuglog.setup should install a handler "
-    "whose handleError stays quiet); (2) 'warning: could not release the lock' although it was released "
-    "(RollbackRun.release_lock deletes the parameter, then fails to journal lock_released)",
-)
 def test_disk_full_is_one_clear_line(reference, moto, state_dir):
     ends, world = reference
     plan_end = next(off for off, type_, _ in ends if type_ == ev.PLAN_SHOWN)
@@ -113,12 +106,6 @@ def test_disk_full_is_one_clear_line(reference, moto, state_dir):
     assert "could not release the lock" not in got.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CLI root says '— nothing was changed in AWS' for every JournalError, also when steps had "
-    "started (and changed AWS) before the journal filled up; it should then say which steps may have changed "
-    "AWS and point at --resume RUN_ID",
-)
 def test_disk_full_mid_change_does_not_claim_nothing_changed(reference, moto, state_dir):
     ends, world = reference
     last_start = max(off for off, type_, step in ends if type_ == ev.STEP_STARTED and step.startswith("ecs-update:"))

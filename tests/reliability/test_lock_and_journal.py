@@ -192,11 +192,6 @@ def test_in_a_rehearsal_yes_is_enough_to_break(cli, ecs_world, moto, state_dir, 
     assert cli("lock", "show", "--env", rehearsal).out.startswith(f"{ENV_NAME}: free")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="journal.find_run('last') is the newest journal file, so after `lock break` (or any cockpit session "
-    "that never planned) `run app --resume last` picks that run and says there is nothing to resume",
-)
 def test_resume_last_after_a_lock_break_finds_the_interrupted_rollback(cli, ecs_world, moto, state_dir):
     interrupted = unfinished_run(cli, ecs_world, state_dir)  # died before run_finished, its lock left behind
     hold_lock(moto, load_env(ecs_world.env_file), operator="alice", run_id=interrupted.stem)
@@ -256,12 +251,6 @@ def test_a_torn_last_line_is_dropped_and_the_run_resumes(cli, ecs_world, state_d
     assert ecs_world.live() == ecs_world.previous()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RollbackRun.outcome counts only the step events of the resumed execution: steps finished before "
-    "the crash come back as 'already at target', so run_finished says changed=False and per-resource "
-    "already_at_target, and run app prints 'already at target: nothing was changed', for services this run rolled back",
-)
 def test_a_resumed_run_reports_what_it_changed_before_the_crash(cli, ecs_world, state_dir):
     path = unfinished_run(cli, ecs_world, state_dir)
     got = cli("run", "app", "--env", ecs_world.env_file, "--confirm", ENV_NAME, "--resume", path.stem, "--no-validate")
@@ -298,7 +287,6 @@ def screen_text(app) -> str:
     return html.unescape("".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
 
 
-@pytest.mark.xfail(strict=True, reason="the cockpit does not tell the operator that a terminal under 80×24 is too small")
 async def test_a_small_terminal_is_told_it_is_too_small(tmp_path):
     from tests.ui.helpers import frozen_app
 

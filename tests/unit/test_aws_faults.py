@@ -51,3 +51,13 @@ async def test_expired_and_denied_on_the_wire(fault_proxy, code, kind, start):
     problem = errors.explain(info.value)
     assert problem.kind == kind
     assert problem.line().startswith(start)
+
+
+async def test_concurrent_callers_share_one_client(aws_settings):
+    import asyncio
+
+    async with Aws(aws_settings) as aws:
+        clients = await asyncio.gather(*(aws.client(s) for s in ["ecs", "ecs", "sts", "ecs", "sts"]))
+        assert clients[0] is clients[1] is clients[3]
+        assert clients[2] is clients[4]
+        assert len(aws._clients) == 2

@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from rollback_cockpit.actions.steps import DiffRow, Plan, PlanInputError, Step, StepFailed
+from rollback_cockpit.actions.steps import DiffRow, Plan, PlanInputError, Step, StepFailed, refuse_if_missing
 from rollback_cockpit.aws.errors import error_code, explain
 from rollback_cockpit.aws.session import request_id
 from rollback_cockpit.runbook.clock import Clock
@@ -58,7 +58,7 @@ async def plan_ecs(aws: Any, ecs_cfg: Ecs, clock: Clock, *, services: list[str] 
     try:
         resp = await ecs.describe_services(cluster=ecs_cfg.cluster, services=names, include=["TAGS"])
     except Exception as exc:
-        plan.refusals.append(explain(exc, action="DescribeServices", resource=ecs_cfg.cluster).line())
+        refuse_if_missing(plan, exc, action="DescribeServices", resource=ecs_cfg.cluster)
         return plan
     found = {s["serviceName"]: s for s in resp.get("services", [])}
     for failure in resp.get("failures", []):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from rollback_cockpit.actions.steps import DiffRow, Plan, Step
+from rollback_cockpit.actions.steps import DiffRow, Plan, Step, refuse_if_missing
 from rollback_cockpit.aws.errors import explain
 from rollback_cockpit.aws.session import request_id
 from rollback_cockpit.runbook.environment import LambdaFunction, LambdaSection
@@ -46,7 +46,7 @@ async def plan_lambda(aws: Any, cfg: LambdaSection, *, functions: list[LambdaFun
             )
             tags = (await lam.list_tags(Resource=_function_arn(alias["AliasArn"]))).get("Tags", {})
         except Exception as exc:
-            part.refusals.append(explain(exc, action="GetAlias", resource=f"{fn.name}:{fn.alias}").line())
+            refuse_if_missing(part, exc, action="GetAlias", resource=f"{fn.name}:{fn.alias}")
             return part
         current = alias["FunctionVersion"]
         weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}

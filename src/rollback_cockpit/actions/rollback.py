@@ -22,7 +22,7 @@ from rollback_cockpit.runbook import checklists
 from rollback_cockpit.runbook import events as ev
 from rollback_cockpit.runbook.clock import Clock
 from rollback_cockpit.runbook.events import Event
-from rollback_cockpit.runbook.journal import Journal
+from rollback_cockpit.runbook.journal import Journal, JournalError
 
 AUTO_BY = "rollback-cockpit"
 
@@ -36,6 +36,25 @@ class ResumePoint:
     plan: Plan
     done: list[str]  # step ids already finished or at target
     interrupted: list[str]  # step ids started and never finished
+
+
+def find_resumable(ref: str, state_dir: Any) -> Any:
+    """The journal to resume: a run id or path, or "last" = the newest run that
+    started a plan and never finished (not merely the newest journal: a lock
+    break or a cockpit session that never planned is not a rollback to resume)."""
+    from rollback_cockpit.runbook import journal as jr
+
+    if ref != "last":
+        return jr.find_run(ref, state_dir)
+    folder = jr.runs_dir(state_dir)
+    for path in sorted(folder.glob("*.jsonl"), reverse=True):
+        try:
+            types = {e.type for e in jr.read(path)}
+        except jr.JournalError:
+            continue
+        if ev.PLAN_SHOWN in types and ev.RUN_FINISHED not in types:
+            return path
+    raise FileNotFoundError(f"no unfinished rollback run in {folder}")
 
 
 def resume_point(events: list[Event], env: Any, clock: Clock) -> ResumePoint:
@@ -61,14 +80,15 @@ def resume_point(events: list[Event], env: Any, clock: Clock) -> ResumePoint:
 class RollbackRun:
     """The lock, the steps, validation and the result of one run, all journaled first."""
 
-    def __init__(self, aws: Any, env: Any, clock: Clock, journal: Journal, operator: str):
+    def __init__(self, aws: Any, env: Any, clock: Clock, journal: Journal, operator: str, *, history: list[Event] = ()):
+        """``history``: the events of the same run before a resume, so the result covers the whole run."""
         self.aws = aws
         self.env = env
         self.clock = clock
         self.journal = journal
         self.operator = operator
         self.plan: Plan | None = None
-        self.step_events: list[Event] = []
+        self.step_events: list[Event] = [e for e in history if e.data.get("step")]
         self.results: list[Any] = []
         self.finished_at: float | None = None
         self.lock_info: Any = None
@@ -98,7 +118,10 @@ class RollbackRun:
         released = await lock.release(self.aws, self.env, self.journal.run_id)
         self.lock_info = None
         if released and self.journal.events:
-            self.journal.append(ev.LOCK_RELEASED, parameter=lock.lock_parameter(self.env))
+            try:
+                self.journal.append(ev.LOCK_RELEASED, parameter=lock.lock_parameter(self.env))
+            except JournalError:
+                pass  # the lock is free; the journal's failure is reported where it first happened
         return released
 
     # -- the steps ----------------------------------------------------------

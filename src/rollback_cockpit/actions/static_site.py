@@ -16,8 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from rollback_cockpit.actions.steps import DiffRow, Plan, Step, StepFailed
-from rollback_cockpit.aws.errors import explain
+from rollback_cockpit.actions.steps import DiffRow, Plan, Step, StepFailed, refuse_if_missing
 from rollback_cockpit.aws.session import request_id
 from rollback_cockpit.runbook.clock import Clock
 from rollback_cockpit.runbook.environment import StaticSite
@@ -76,7 +75,7 @@ async def plan_static(aws: Any, cfg: StaticSite, clock: Clock) -> Plan:
     try:
         (live, meta, _), releases = await asyncio.gather(_marker(s3, cfg), _releases(s3, cfg.bucket, cfg.releases_prefix))
     except Exception as exc:
-        plan.refusals.append(explain(exc, action="GetObject", resource=f"s3://{cfg.bucket}/{cfg.current_release_key}").line())
+        refuse_if_missing(plan, exc, action="GetObject", resource=f"s3://{cfg.bucket}/{cfg.current_release_key}")
         return plan
     if live not in releases:
         plan.refusals.append(

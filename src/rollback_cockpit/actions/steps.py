@@ -49,6 +49,18 @@ class PlanInputError(ValueError):
     """The operator asked for something the environment does not have (a usage error)."""
 
 
+def refuse_if_missing(plan: Plan, exc: BaseException, *, action: str, resource: str) -> None:
+    """A planning read failed: a missing resource refuses the plan (exit 3, nothing
+    changed); any other failure (unreachable, denied, throttled) is raised as the
+    AWS problem it is (exit 1), never dressed up as a guardrail."""
+    from rollback_cockpit.aws.errors import NOT_FOUND
+
+    problem = explain(exc, action=action, resource=resource)
+    if problem.kind != NOT_FOUND:
+        raise problem from exc
+    plan.refusals.append(problem.line())
+
+
 class PlanRefused(Exception):
     """execute() was handed a plan with refusals."""
 
@@ -227,7 +239,11 @@ def outcome(plan: Plan, events: list[Event]) -> Outcome:
         elif e.type == ev.STEP_FAILED:
             status[sid] = "failed"
         elif e.type == ev.STEP_SKIPPED:
-            status[sid] = "at_target" if e.data.get("outcome") == "already_done" else "not_run"
+            if e.data.get("outcome") == "already_done":
+                # A resumed pass finds at target what the first pass did: still done.
+                status[sid] = "done" if status.get(sid) == "done" else "at_target"
+            else:
+                status[sid] = "not_run"
     per: dict[str, str] = {}
     aborted = any(e.type == ev.STEP_SKIPPED and e.data.get("outcome") == "aborted" for e in events)
     for resource in plan.resources:
@@ -394,7 +410,12 @@ async def execute(
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
     if journal_error:
-        raise journal_error[0]
+        err = journal_error[0]
+        err.run_id = journal.run_id
+        err.steps_started = tuple(
+            e.data["step"] for e in journal.events if e.type == ev.STEP_STARTED and e.run_id == journal.run_id
+        )
+        raise err
 
 
 def _credentials_expired(exc: BaseException) -> bool:

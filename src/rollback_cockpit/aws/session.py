@@ -51,7 +51,9 @@ class Aws:
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[str, Any] = {}
+        self._creating: dict[str, asyncio.Future[Any]] = {}
         self._session = None
+        self._session_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Aws:
         await self._stack.__aenter__()
@@ -68,6 +70,7 @@ class Aws:
         still running on one of them is not cut off.
         """
         self._clients = {}
+        self._creating = {}
         self._session = None
 
     def _config(self) -> Any:
@@ -82,31 +85,53 @@ class Aws:
         )
 
     async def client(self, service: str) -> Any:
+        """The one client of ``service``; callers asking at the same moment share its creation.
+
+        Without that, the cockpit's first refresh, identity and readiness
+        checks (started together) would each build a session and their own
+        copies of the same clients: seconds of CPU and ~100 MB for nothing.
+        """
         client = self._clients.get(service)
-        if client is None:
+        if client is not None:
+            return client
+        pending = self._creating.get(service)
+        if pending is None:
+            pending = asyncio.ensure_future(self._create(service))
+            self._creating[service] = pending
+        try:
+            return await asyncio.shield(pending)
+        finally:
+            if pending.done() and self._creating.get(service) is pending:
+                del self._creating[service]
+
+    async def _session_once(self) -> Any:
+        async with self._session_lock:
             if self._session is None:
                 # aiobotocore (with aiohttp and botocore) takes ~0.4 s to import:
                 # on a thread, the event loop — and the cockpit's screen — stays live.
                 await asyncio.to_thread(importlib.import_module, "aiobotocore.session")
                 from aiobotocore.session import AioSession
 
-                session = AioSession(profile=self.settings.profile)
-                self._session = session
-            kwargs: dict[str, Any] = {"config": self._config()}
-            if self.settings.endpoint_url:
-                kwargs["endpoint_url"] = self.settings.endpoint_url
-            if self.settings.access_key_id:
-                kwargs["aws_access_key_id"] = self.settings.access_key_id
-                kwargs["aws_secret_access_key"] = self.settings.secret_access_key
-            try:
-                client = await self._stack.enter_async_context(
-                    self._session.create_client(service, region_name=self.settings.region, **kwargs)
-                )
-            except Exception as exc:  # e.g. an unknown profile: one readable line
-                from rollback_cockpit.aws.errors import explain
+                self._session = AioSession(profile=self.settings.profile)
+            return self._session
 
-                raise explain(exc, profile=self.settings.profile, endpoint_url=self.settings.endpoint_url) from exc
-            self._clients[service] = client
+    async def _create(self, service: str) -> Any:
+        session = await self._session_once()
+        kwargs: dict[str, Any] = {"config": self._config()}
+        if self.settings.endpoint_url:
+            kwargs["endpoint_url"] = self.settings.endpoint_url
+        if self.settings.access_key_id:
+            kwargs["aws_access_key_id"] = self.settings.access_key_id
+            kwargs["aws_secret_access_key"] = self.settings.secret_access_key
+        try:
+            client = await self._stack.enter_async_context(
+                session.create_client(service, region_name=self.settings.region, **kwargs)
+            )
+        except Exception as exc:  # e.g. an unknown profile: one readable line
+            from rollback_cockpit.aws.errors import explain
+
+            raise explain(exc, profile=self.settings.profile, endpoint_url=self.settings.endpoint_url) from exc
+        self._clients[service] = client
         return client
 
     async def account_and_caller(self) -> tuple[str, str]:

@@ -21,7 +21,15 @@ from rollback_cockpit.runbook.events import Event
 
 
 class JournalError(Exception):
-    """The journal cannot be written; nothing may change in AWS then."""
+    """The journal cannot be written; nothing may change in AWS then.
+
+    ``steps_started`` names the steps that had started changing AWS before
+    the journal failed (set by the step mechanism): the operator is then told
+    to check them and resume, not that nothing changed.
+    """
+
+    steps_started: tuple[str, ...] = ()
+    run_id: str = ""
 
 
 def default_state_dir() -> Path:

@@ -97,7 +97,16 @@ def report_failure(exc: BaseException, args: argparse.Namespace) -> int:
         print(f"error: {exc.line()}{where}", file=sys.stderr)
         return EXIT_FAILED
     if isinstance(exc, JournalError):
-        print(f"error: {exc} — nothing was changed in AWS{where}", file=sys.stderr)
+        started = getattr(exc, "steps_started", ())
+        if started:
+            consequence = (
+                f"the run stopped; these steps had started and may have changed AWS: {', '.join(started)} — "
+                f"free space, then continue with `rollback-cockpit run app --resume {exc.run_id or 'RUN_ID'}` "
+                "(each step asks AWS whether it is already done)"
+            )
+        else:
+            consequence = "nothing was changed in AWS"
+        print(f"error: {exc} — {consequence}{where}", file=sys.stderr)
         return EXIT_FAILED
     from rollback_cockpit.aws.errors import explain
 

@@ -15,11 +15,12 @@ def run(args: argparse.Namespace) -> int:
 
     journal = None
     if getattr(args, "resume", None):
+        from rollback_cockpit.actions.rollback import find_resumable
         from rollback_cockpit.runbook import journal as jr
         from rollback_cockpit.tui.context import UsageError, state_dir_of
 
         try:
-            path = jr.find_run(args.resume, state_dir_of(args))
+            path = find_resumable(args.resume, state_dir_of(args))
             events = jr.read(path)
         except (FileNotFoundError, jr.JournalError) as exc:
             raise UsageError(str(exc)) from None

@@ -222,12 +222,12 @@ async def _execute(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, call
 
 async def _resume(args: argparse.Namespace, ctx: Any, aws: Any, out: TextIO) -> int:
     from rollback_cockpit.actions import lock
-    from rollback_cockpit.actions.rollback import NothingToResume, RollbackRun, resume_point
+    from rollback_cockpit.actions.rollback import NothingToResume, RollbackRun, find_resumable, resume_point
     from rollback_cockpit.runbook import events as ev
     from rollback_cockpit.runbook import journal as jr
 
     try:
-        path = jr.find_run(args.resume, ctx.state_dir)
+        path = find_resumable(args.resume, ctx.state_dir)
         events = jr.read(path)
         if not events:
             raise NothingToResume(f"{path} holds no events")
@@ -250,7 +250,7 @@ async def _resume(args: argparse.Namespace, ctx: Any, aws: Any, out: TextIO) -> 
         return EXIT_REFUSED
     caller = await _caller(aws)
     journal = jr.Journal.reopen(path, ctx.clock)
-    rollback = RollbackRun(aws, ctx.env, ctx.clock, journal, f"{ctx.local_user} ({caller})")
+    rollback = RollbackRun(aws, ctx.env, ctx.clock, journal, f"{ctx.local_user} ({caller})", history=events)
     try:
         await rollback.take_lock()  # its own lock (same run id) is taken again, anyone else's refuses
     except lock.LockHeld as exc:

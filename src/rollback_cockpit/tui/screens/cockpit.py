@@ -12,12 +12,12 @@ import logging
 from types import SimpleNamespace
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Footer, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from rollback_cockpit.actions.rollback import AUTO_BY
@@ -55,6 +55,29 @@ TITLES = {
     "validation": "4 Validation",
     "timeline": "5 Timeline",
 }
+
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+
+
+class TooSmall(Static):
+    """One line, shown only when the terminal is smaller than the cockpit needs."""
+
+    DEFAULT_CSS = """
+    TooSmall {
+        display: none;
+        height: auto;
+        background: $warning;
+        color: $text;
+        text-style: bold;
+    }
+    """
+
+    def check(self, width: int, height: int) -> None:
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if small:
+            self.update(f"terminal {width}×{height} is too small: the cockpit needs {MIN_WIDTH}×{MIN_HEIGHT}; panels are cut")
+        self.display = small
 
 
 class CockpitScreen(Screen):
@@ -95,6 +118,7 @@ class CockpitScreen(Screen):
     def compose(self) -> ComposeResult:
         app = self.app
         yield CockpitHeader(app.env.name, app.env.region, app.operator, app.simulate, id="header")
+        yield TooSmall(id="too-small")
         yield Tabs(*(Tab(TITLES[p], id=f"tab-{p}") for p in PANELS), id="panel-tabs")
         with Container(id="panels"):
             with Vertical(id="panel-metrics", classes="panel -active") as v:
@@ -174,6 +198,9 @@ class CockpitScreen(Screen):
             "x: continue (each step asks AWS whether it is already done)"
         )
         self.action_panel("actions")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one(TooSmall).check(event.size.width, event.size.height)
 
     # --------------------------------------------------------------- panels
 
@@ -497,7 +524,9 @@ class CockpitScreen(Screen):
 
         app = self.app
         if self._run is None:
-            self._run = RollbackRun(app.aws, app.env, app.clock, app.journal, app.operator)
+            # A resumed run's result covers what was done before the interruption too.
+            history = list(app.journal.events) if self.resumed else []
+            self._run = RollbackRun(app.aws, app.env, app.clock, app.journal, app.operator, history=history)
         return self._run
 
     @work(group="rollback", exclusive=True, exit_on_error=False)
