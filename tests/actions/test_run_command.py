@@ -131,3 +131,17 @@ async def test_a_held_lock_refuses(aws_settings, boto, seeded, make_env, fast_cl
     code, out = await invoke(["--confirm", "lightningtalk-prod", "--no-validate"], env=env, aws_settings=aws_settings, clock=fast_clock, state_dir=state_dir)
     assert code == 3 and "someone else" in out
     assert state_of(boto, seeded["distribution"]) == before
+
+
+async def test_p3_needs_the_team_leads_approval(aws_settings, boto, seeded, make_env, fast_clock, state_dir):
+    env = make_env(distribution=seeded["distribution"])
+    before = state_of(boto, seeded["distribution"])
+    kw = {"env": env, "aws_settings": aws_settings, "clock": fast_clock, "state_dir": state_dir}
+    code, out = await invoke(["--severity", "P3", "--confirm", "lightningtalk-prod", "--no-validate"], **kw)
+    assert code == 3 and "a P3 rollback needs the team lead's approval: pass --approved-by NAME" in out
+    assert state_of(boto, seeded["distribution"]) == before
+    argv = ["--severity", "P3", "--approved-by", "sato", "--confirm", "lightningtalk-prod", "--no-validate", "--lang", "en"]
+    code, out = await invoke(argv, **kw)
+    assert code == 0, out
+    report = (state_dir / "reports").glob("*.md").__next__().read_text()
+    assert "- Severity: P3" in report and "(approved by sato)" in report

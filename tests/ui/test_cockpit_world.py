@@ -125,7 +125,9 @@ async def test_a_held_lock_is_shown_and_the_app_goes_on(world, state_dir):
                 await pilot.press("y")
                 await settle(app, pilot)
                 status = str(app.screen.query_one("#action-status").render())
-                assert "bob" in status and "failed" in status, status
+                # A refusal, not a failure: nothing was changed.
+                assert "not executed: another rollback is running: locked by bob" in status, status
+                assert not [e for e in events_of(app, ev.NOTE) if "rollback stopped" in e.data.get("text", "")]
                 assert app.is_running and not app.screen.rollback_running
                 assert not events_of(app, ev.STEP_STARTED)
         finally:

@@ -105,13 +105,28 @@ async def plan_static(aws: Any, cfg: StaticSite, clock: Clock) -> Plan:
     return plan
 
 
+def _site_params(cfg: StaticSite) -> dict[str, Any]:
+    # Recorded in the journal: a resume acts on the site the operator confirmed,
+    # even if the environment file was edited since.
+    return {
+        "bucket": cfg.bucket,
+        "distribution_id": cfg.distribution_id,
+        "releases_prefix": cfg.releases_prefix,
+        "live_prefix": cfg.live_prefix,
+        "current_release_key": cfg.current_release_key,
+        "invalidation_timeout_seconds": cfg.invalidation_timeout_seconds,
+    }
+
+
 class RestoreRelease(Step):
     TYPE = "static-restore"
-    PARAMS = ("current", "target")
+
+    def params(self) -> dict[str, Any]:
+        return {"site": _site_params(self.cfg), "current": self.current, "target": self.target}
 
     @classmethod
     def from_params(cls, params: dict[str, Any], env: Any, clock: Clock) -> Step:
-        return cls(env.application.static_site, **params)
+        return cls(StaticSite(**params["site"]), params["current"], params["target"])
 
     def __init__(self, cfg: StaticSite, current: str, target: str):
         self.cfg = cfg
@@ -178,9 +193,12 @@ class RestoreRelease(Step):
 class Invalidate(Step):
     TYPE = "cloudfront-invalidate"
 
+    def params(self) -> dict[str, Any]:
+        return {"site": _site_params(self.cfg)}
+
     @classmethod
     def from_params(cls, params: dict[str, Any], env: Any, clock: Clock) -> Step:
-        return cls(env.application.static_site, clock)
+        return cls(StaticSite(**params["site"]), clock)
 
     def __init__(self, cfg: StaticSite, clock: Clock):
         self.cfg = cfg

@@ -35,7 +35,9 @@ _THROTTLED = {
     "PriorRequestNotComplete",
 }
 _NOT_FOUND_SUFFIXES = ("NotFoundException", "NotFound", "NoSuchKey", "NoSuchBucket", "NoSuchEntity")
-_NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ValidationError", "404", "NoSuchDistribution"}
+# ValidationError is not here: AWS uses it for any bad request; a missing
+# resource among them says so in words (see _says_missing).
+_NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "404", "NoSuchDistribution"}
 
 
 @dataclass

@@ -168,6 +168,8 @@ def summarise(events: Iterable[ev.Event]) -> Summary:
             s.severity = d.get("severity", s.severity) or s.severity
             s.reason = d.get("reason", s.reason) or s.reason
             s.trigger = d.get("trigger", s.trigger) or s.trigger
+            if d.get("approved_by"):
+                s.decisions.append(f"{_jst(e.at)} {d.get('kind', '')} (approved by {d['approved_by']})")
         elif e.type == ev.DETECTED:
             what = d.get("trigger") or d.get("by") or ""
             s.detected.append(f"{_jst(e.at)} {what} {d.get('text', '')}".strip())

@@ -187,6 +187,8 @@ class CockpitApp(App):
     def _signalled(self, signum: int) -> None:
         import signal
 
+        from rollback_cockpit.tui.context import resume_command
+
         name = signal.Signals(signum).name
         screen = self.screen
         running = getattr(screen, "rollback_running", False)
@@ -195,7 +197,7 @@ class CockpitApp(App):
                 ev.SIGNAL_RECEIVED,
                 signal=name,
                 rollback_running=running,
-                resume=f"rollback-cockpit --resume {self.journal.run_id}",
+                resume=resume_command(self.env, self.journal.run_id, cockpit=True),
             )
         except Exception:  # the journal's own error is already logged; leave anyway
             log.exception("could not journal %s", name)

@@ -101,7 +101,8 @@ def report_failure(exc: BaseException, args: argparse.Namespace) -> int:
         if started:
             consequence = (
                 f"the run stopped; these steps had started and may have changed AWS: {', '.join(started)} — "
-                f"free space, then continue with `rollback-cockpit run app --resume {exc.run_id or 'RUN_ID'}` "
+                f"free space, then continue with `rollback-cockpit run app --env {getattr(args, 'env_file', None) or 'FILE'} "
+                f"--resume {exc.run_id or 'RUN_ID'}` "
                 "(each step asks AWS whether it is already done)"
             )
         else:

@@ -152,5 +152,16 @@ def open_context(args: argparse.Namespace) -> Iterator[Context]:
         )
 
 
+def resume_command(env: object, run_id: str, *, cockpit: bool = False) -> str:
+    """The exact command that continues ``run_id`` (printed and journaled when a run stops)."""
+    source = getattr(env, "source", "") or "FILE"
+    what = "rollback-cockpit" if cockpit else "rollback-cockpit run app"
+    command = f"{what} --env {source} --resume {run_id}"
+    if getattr(env, "rehearsal", None) is not None:
+        # A --simulate world ends with its process; only a `sim serve` world is still there.
+        command += " (a rehearsal resumes only while its world runs: use `rollback-cockpit sim serve`)"
+    return command
+
+
 class UsageError(Exception):
     """A command-line mistake: exit 2 with the message."""

@@ -167,7 +167,9 @@ async def _break(args: argparse.Namespace, ctx: Any) -> int:
         print(f"reason: {reason}")
         print(f"journal: {journal.path}")
         if broken.run_id not in ("", "?"):
-            print(f"if that run is to be continued: rollback-cockpit run app --resume {broken.run_id}")
+            from rollback_cockpit.tui.context import resume_command
+
+            print(f"if that run is to be continued: {resume_command(ctx.env, broken.run_id)}")
     return EXIT_OK
 
 

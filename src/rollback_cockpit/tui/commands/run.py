@@ -54,6 +54,12 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     app.add_argument("--no-validate", action="store_true", help="skip the post-rollback validation")
     app.add_argument("--reason", default="", help="why the rollback is done (goes into the report)")
     app.add_argument("--severity", choices=SEVERITIES, default="P2", help="incident severity (default P2)")
+    app.add_argument(
+        "--approved-by",
+        metavar="NAME",
+        default="",
+        help="the team lead who approved the rollback (required for P3/P4, as the runbook says)",
+    )
     app.add_argument("--report", type=Path, metavar="PATH", help="write the Markdown report here")
     app.add_argument("--json", dest="json_path", type=Path, metavar="PATH", help="write the JSON report here")
     app.add_argument("--lang", choices=("ja", "en"), default="ja", help="report language (default ja)")
@@ -111,7 +117,7 @@ async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) ->
             if args.dry_run:
                 _print(out, "dry run: nothing was changed")
                 return EXIT_OK
-            refusal = _confirmation_refusal(args, ctx)
+            refusal = _approval_refusal(args) or _confirmation_refusal(args, ctx)
             if refusal:
                 _print(out, f"REFUSED: {refusal}")
                 _print(out, "nothing was changed")
@@ -145,6 +151,13 @@ async def _caller(aws: Any) -> str:
         return arn
     except Exception as exc:  # the plan's own reads will say what is wrong with the credentials
         return f"unknown ({explain(exc, action='GetCallerIdentity').message})"
+
+
+def _approval_refusal(args: argparse.Namespace) -> str | None:
+    # The runbook's FAQ: P1/P2 are the on-call engineer's call; P3 and below need the team lead.
+    if getattr(args, "severity", "P2") in ("P3", "P4") and not (getattr(args, "approved_by", "") or "").strip():
+        return f"a {args.severity} rollback needs the team lead's approval: pass --approved-by NAME"
+    return None
 
 
 def _confirmation_refusal(args: argparse.Namespace, ctx: Any) -> str | None:
@@ -211,6 +224,7 @@ async def _execute(args: argparse.Namespace, ctx: Any, aws: Any, plan: Any, call
             kind="app",
             reason=args.reason or "operator decision (headless run)",
             severity=args.severity,
+            approved_by=args.approved_by or None,
             services=args.services or [],
             to=args.to,
         )
@@ -279,6 +293,7 @@ async def _release(rollback: Any, out: TextIO) -> None:
 async def _run_plan(args: argparse.Namespace, ctx: Any, rollback: Any, plan: Any, out: TextIO) -> int:
     from rollback_cockpit.runbook import events as ev
     from rollback_cockpit.runbook.journal import JournalError
+    from rollback_cockpit.tui.context import resume_command
 
     clock = ctx.clock
     journal = rollback.journal
@@ -300,14 +315,14 @@ async def _run_plan(args: argparse.Namespace, ctx: Any, rollback: Any, plan: Any
     if not result.changed and result.result == "success":
         _print(out, "already at target: nothing was changed")
     if abort.is_set():
-        _print(out, f"stopped between steps; continue with: rollback-cockpit run app --resume {journal.run_id}")
+        _print(out, f"stopped between steps; continue with: {resume_command(ctx.env, journal.run_id)}")
     elif not args.no_validate:
         _print(out, "validation:")
         async for r in rollback.validate():
             _print(out, f"  {r.line()}")
     await rollback.release_lock()
     if abort.is_set():
-        journal.append(ev.NOTE, text=f"stopped between steps; resume with: rollback-cockpit run app --resume {journal.run_id}")
+        journal.append(ev.NOTE, text=f"stopped between steps; resume with: {resume_command(ctx.env, journal.run_id)}")
     else:
         rollback.finish()
     _print(out, f"result: {result.result}" + "".join(f"\n  {r}: {o}" for r, o in result.per_resource.items()))

@@ -402,7 +402,7 @@ class CockpitScreen(Screen):
         items = {rd.PERMISSIONS: "permissions", rd.BACKUP: "backup"}
         async for r in app.services.readiness(app.aws, app.env, app.clock, run_id=app.journal.run_id):
             item = items.get(r.name)
-            if item and r.status in ("pass", "warn"):
+            if item and r.status == "pass":  # a warning (e.g. no backup location) proves nothing
                 self.auto_tick("pre", item, r.summary)
             elif r.status == "fail":
                 self.notify(f"readiness: {r.name}: {r.summary}", severity="warning", timeout=15)
@@ -532,20 +532,28 @@ class CockpitScreen(Screen):
     @work(group="rollback", exclusive=True, exit_on_error=False)
     async def run_rollback(self, plan: Any, abort: asyncio.Event) -> str:
         """Re-read the plan, take the lock, run the steps, give the lock back (the shared RollbackRun)."""
+        from rollback_cockpit.actions.lock import LockHeld
         from rollback_cockpit.actions.steps import same_plan
+        from rollback_cockpit.aws.errors import explain
 
         app = self.app
         rollback = self._rollback()
-        if not self.resumed:
-            # What runs must be what the operator confirmed: read AWS again first.
-            again = await app.services.planners[self.plan_kind](app.aws, app.env, app.clock)
-            if not same_plan(plan, again):
-                self.post_message(PlanPrepared(self.plan_kind, again, [s.describe() for s in again.steps],
-                                               _diff_of(again, [(s.id, s.describe()) for s in again.steps])))
-                self.post_message(RollbackFinished("not started", "AWS changed since the preview; review the new plan"))
-                return "not started"
-        # Raises LockHeld naming the holder: shown in the panel, nothing changed.
-        await rollback.take_lock()
+        try:
+            if not self.resumed:
+                # What runs must be what the operator confirmed: read AWS again first.
+                again = await app.services.planners[self.plan_kind](app.aws, app.env, app.clock)
+                if not same_plan(plan, again):
+                    steps = [(s.id, s.describe()) for s in again.steps]
+                    self.post_message(PlanPrepared(self.plan_kind, again, [d for _, d in steps], _diff_of(again, steps)))
+                    self.post_message(RollbackFinished("not started", "AWS changed since the preview; review the new plan"))
+                    return "not started"
+            await rollback.take_lock()
+        except LockHeld as exc:
+            self.post_message(RollbackFinished("not started", f"another rollback is running: {exc.holder.describe()}"))
+            return "not started"
+        except Exception as exc:  # nothing has changed yet: say why, as a refusal, not a failure
+            self.post_message(RollbackFinished("not started", explain(exc, action="plan").line()))
+            return "not started"
         try:
             async for _event in rollback.execute(plan, abort=abort):
                 pass  # each event reaches the panels through the journal
