@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rollback_cockpit.checks.results import COULD_NOT_CHECK, FAIL, PASS, WARN, CheckResult
+from rollback_cockpit.runbook.redact import redact
 
 CHECK = "endpoints"
 ATTEMPTS = 3
@@ -134,7 +135,8 @@ def judge(endpoint: Any, got: Fetched) -> CheckResult:
     tls_note = f", {got.tls_version}" if got.tls_version else ""
     if got.status != endpoint.expect_status:
         summary = f"HTTP {got.status} (expected {endpoint.expect_status}) in {ms} ms{tries}"
-        snippet = got.body[:200].decode("utf-8", "replace").strip()
+        # The error page explains the failure; secrets in it are masked first.
+        snippet = redact(got.body[:200].decode("utf-8", "replace").strip())
         details = (f"url: {got.url}",) + ((f"body: {snippet}",) if snippet else ())
         return CheckResult(CHECK, name, FAIL, summary, details, evidence)
     if endpoint.expect_keys:

@@ -18,6 +18,7 @@ from typing import Any
 from rollback_cockpit.aws.errors import NOT_FOUND, explain
 from rollback_cockpit.checks.results import COULD_NOT_CHECK, FAIL, PASS, WARN, CheckResult
 from rollback_cockpit.runbook.clock import format_duration
+from rollback_cockpit.runbook.redact import redact
 
 CHECK = "logs"
 TOP = 5
@@ -33,7 +34,8 @@ _VARIABLE = re.compile(
 
 
 def normalize(message: str) -> str:
-    return _VARIABLE.sub("#", message.strip())[:300]
+    """The shape of a log message: variable parts folded, secret-looking values masked."""
+    return _VARIABLE.sub("#", redact(message.strip()))[:300]
 
 
 def top_messages(raw: Counter[str], n: int = TOP) -> list[tuple[str, int]]:

@@ -95,5 +95,7 @@ async def _main(ctx, args: argparse.Namespace) -> int:
             "counts": counts,
             "results": [r.to_json() for r in results],
         }
-        args.json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        from rollback_cockpit.runbook.report import write_file
+
+        write_file(args.json_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")  # owner-only, like reports
     return 0 if ok else 1
