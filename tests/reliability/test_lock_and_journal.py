@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,7 +71,8 @@ def test_two_operators_at_once_then_a_stale_lock_broken(cli, ecs_world, moto, st
     broke = cli("lock", "break", "--env", ecs_world.env_file, "--reason", "alice's laptop died at 03:10", "--confirm", ENV_NAME)
     assert broke.code == 0, broke.text
     assert f"broke the lock of {ENV_NAME}: locked by {holder.operator}" in broke.out
-    assert f"rollback-cockpit run app --resume {holder.journal.run_id}" in broke.out
+    # The exact command, with the environment file: it can be pasted as it is.
+    assert f"rollback-cockpit run app --env {Path(ecs_world.env_file).resolve()} --resume {holder.journal.run_id}" in broke.out
     [path] = journals(state_dir)
     events = jr.read(path)
     assert [e.type for e in events] == [ev.RUN_STARTED, ev.LOCK_BROKEN, ev.RUN_FINISHED]

@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_a_signal_mid_run_stops_new_steps_and_the_run_resumes(cli, ecs_world, ga
     aborted = {e.data["step"] for e in events if e.type == ev.STEP_SKIPPED and e.data["outcome"] == "aborted"}
     assert aborted == STABLES
     assert not [e for e in events if e.type == ev.RUN_FINISHED]  # left open on purpose, for --resume
-    assert f"continue with: rollback-cockpit run app --resume {run_id}" in got.out
+    assert f"continue with: rollback-cockpit run app --env {Path(ecs_world.env_file).resolve()} --resume {run_id}" in got.out
     assert ecs_world.boto("ssm").describe_parameters()["Parameters"] == []  # the lock is not left behind
 
     again = cli("run", "app", "--env", ecs_world.env_file, "--confirm", ENV_NAME, "--no-validate", "--resume", run_id)

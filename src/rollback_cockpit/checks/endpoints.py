@@ -24,7 +24,6 @@ CHECK = "endpoints"
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.25
 TIMEOUT_SECONDS = 10.0
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass
@@ -50,10 +49,6 @@ def endpoint_url(base_url: str, path: str) -> str:
 
 def is_https(url: str) -> bool:
     return urlsplit(url).scheme.lower() == "https"
-
-
-def is_loopback(url: str) -> bool:
-    return (urlsplit(url).hostname or "").lower() in LOOPBACK_HOSTS
 
 
 def new_session(timeout: float = TIMEOUT_SECONDS, limit: int = 100) -> Any:

@@ -105,9 +105,9 @@ async def check_performance(aws: Any, env: Any, clock: Any) -> AsyncIterator[Che
         f"errors {err_pct:.1f} %"
     )
     over = []
-    if p95 >= p95_limit:
+    if p95 > p95_limit:  # the runbook's triggers: strictly over
         over.append(f"p95 ≥ {p95_limit:g} s")
-    if err_pct >= err_limit:
+    if err_pct > err_limit:
         over.append(f"errors ≥ {err_limit:g} %")
     if over:
         yield CheckResult(CHECK, "burst", FAIL, f"{summary} ({', '.join(over)})", tuple(details), evidence)

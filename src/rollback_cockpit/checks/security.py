@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from rollback_cockpit.aws.errors import error_code, explain
-from rollback_cockpit.checks.endpoints import endpoint_url, fetch_once, is_https, is_loopback, new_session
+from rollback_cockpit.checks.endpoints import endpoint_url, fetch_once, is_https, new_session
 from rollback_cockpit.checks.results import COULD_NOT_CHECK, FAIL, PASS, WARN, CheckResult, merge
 
 CHECK = "security"
@@ -242,10 +242,8 @@ async def check_tls(aws: Any, env: Any, clock: Any) -> AsyncIterator[CheckResult
     path = v.endpoints[0].path if v.endpoints else "/"
     url = endpoint_url(v.base_url, path)
     if not is_https(url):
-        if is_loopback(url):
-            yield CheckResult(CHECK, "TLS", PASS, f"{v.base_url} is loopback: TLS not applicable", evidence={"url": url})
-        else:
-            yield CheckResult(CHECK, "TLS", WARN, f"{v.base_url} is plain HTTP, not TLS", evidence={"url": url})
+        # Only https URLs are checked; plain HTTP is said plainly, wherever it points.
+        yield CheckResult(CHECK, "TLS", WARN, f"{v.base_url} is plain HTTP, not TLS", evidence={"url": url})
         return
     async with new_session() as session:
         got = await fetch_once(session, url, clock, read_body=False)

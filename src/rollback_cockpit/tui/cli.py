@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from rollback_cockpit import __version__
+from rollback_cockpit.tui.commands.guard import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 # Subcommand name -> module under rollback_cockpit.tui.commands.
 COMMANDS: dict[str, str] = {
@@ -24,7 +25,6 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
 }
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:

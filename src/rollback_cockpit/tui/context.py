@@ -152,6 +152,15 @@ def open_context(args: argparse.Namespace) -> Iterator[Context]:
         )
 
 
+def refuse_resume_in_a_new_world(args: argparse.Namespace) -> None:
+    """--resume with --simulate would meet a freshly seeded world, not the interrupted one."""
+    if getattr(args, "resume", None) and getattr(args, "simulate", False):
+        raise UsageError(
+            "--resume needs the world the run was in, and --simulate starts a new one: "
+            "rehearse with `rollback-cockpit sim serve` and pass the environment file it prints as --env"
+        )
+
+
 def resume_command(env: object, run_id: str, *, cockpit: bool = False) -> str:
     """The exact command that continues ``run_id`` (printed and journaled when a run stops)."""
     source = getattr(env, "source", "") or "FILE"

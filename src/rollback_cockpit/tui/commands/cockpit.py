@@ -14,6 +14,9 @@ def run(args: argparse.Namespace) -> int:
     from rollback_cockpit.tui.context import open_context
 
     journal = None
+    from rollback_cockpit.tui.context import refuse_resume_in_a_new_world
+
+    refuse_resume_in_a_new_world(args)
     if getattr(args, "resume", None):
         from rollback_cockpit.actions.rollback import find_resumable
         from rollback_cockpit.runbook import journal as jr

@@ -21,7 +21,14 @@ import asyncio
 import sys
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+from rollback_cockpit.tui.commands.guard import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    confirmation_refusal,
+    operator_identity,
+)
+
 KIND = "lock-break"
 
 
@@ -89,25 +96,6 @@ async def _show(ctx: Any) -> int:
     return EXIT_OK
 
 
-def _confirmation_refusal(args: argparse.Namespace, ctx: Any, holder: Any) -> str | None:
-    name = ctx.env.name
-    if args.yes:
-        if ctx.simulate:
-            return None
-        return f"--yes is only for rehearsals; on a real environment confirm with --confirm {name}"
-    if args.confirm is not None:
-        if args.confirm == name:
-            return None
-        return f"--confirm {args.confirm!r} does not match the environment name {name!r}"
-    if sys.stdin.isatty():
-        try:
-            typed = input(f"type the environment name ({name}) to break the lock held by {holder.operator}: ").strip()
-        except EOFError:
-            typed = ""
-        return None if typed == name else f"confirmation {typed!r} does not match {name!r}"
-    return f"breaking a lock needs confirmation: pass --confirm {name}" + (" (or --yes in a rehearsal)" if ctx.simulate else "")
-
-
 async def _break(args: argparse.Namespace, ctx: Any) -> int:
     from rollback_cockpit.actions import lock
     from rollback_cockpit.aws.session import Aws
@@ -121,7 +109,7 @@ async def _break(args: argparse.Namespace, ctx: Any) -> int:
             print(f"{ctx.env.name}: the lock is free; nothing to break")
             return EXIT_OK
         print(f"{ctx.env.name}: {holder.describe()}")
-        refusal = _confirmation_refusal(args, ctx, holder)
+        refusal = confirmation_refusal(args, ctx, f"break the lock held by {holder.operator}", "breaking a lock")
         if refusal:
             print(f"REFUSED: {refusal}")
             print("nothing was changed")
@@ -132,7 +120,7 @@ async def _break(args: argparse.Namespace, ctx: Any) -> int:
             print("REFUSED: the lock changed while it was being confirmed: " + (now.describe() if now else "it is free now"))
             print("nothing was changed; look again with: rollback-cockpit lock show")
             return EXIT_REFUSED
-        caller = await _caller(aws)
+        caller = await operator_identity(aws)
         journal = Journal.create(ctx.state_dir, ctx.clock)
         try:
             # Journaled before the change: a break the journal cannot record does not happen.
@@ -173,11 +161,3 @@ async def _break(args: argparse.Namespace, ctx: Any) -> int:
     return EXIT_OK
 
 
-async def _caller(aws: Any) -> str:
-    from rollback_cockpit.aws.errors import explain
-
-    try:
-        _, arn = await aws.account_and_caller()
-        return arn
-    except Exception as exc:  # who broke it is still known locally; the break itself will say what is wrong
-        return f"unknown ({explain(exc, action='GetCallerIdentity').message})"

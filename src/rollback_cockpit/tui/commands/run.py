@@ -21,7 +21,15 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+from rollback_cockpit.tui.commands.guard import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    confirmation_refusal,
+    operator_identity,
+)
+
 REPLAN_AFTER_SECONDS = 2.0
 SEVERITIES = ("P1", "P2", "P3", "P4")
 
@@ -72,8 +80,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rollback_cockpit.tui.context import open_context
+    from rollback_cockpit.tui.context import open_context, refuse_resume_in_a_new_world
 
+    refuse_resume_in_a_new_world(args)
     with open_context(args) as ctx:
         return asyncio.run(main(args, ctx))
 
@@ -102,7 +111,7 @@ async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) ->
             try:
                 plan, caller = await asyncio.gather(
                     plan_app(aws, env, ctx.clock, services=args.services, to=args.to),
-                    _caller(aws),
+                    operator_identity(aws),
                 )
                 planned_at = time.monotonic()
             except PlanInputError as exc:
@@ -117,7 +126,7 @@ async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) ->
             if args.dry_run:
                 _print(out, "dry run: nothing was changed")
                 return EXIT_OK
-            refusal = _approval_refusal(args) or _confirmation_refusal(args, ctx)
+            refusal = _approval_refusal(args) or confirmation_refusal(args, ctx, "roll back", "a rollback")
             if refusal:
                 _print(out, f"REFUSED: {refusal}")
                 _print(out, "nothing was changed")
@@ -143,40 +152,11 @@ async def main(args: argparse.Namespace, ctx: Any, out: TextIO | None = None) ->
             raise explain(exc) from exc
 
 
-async def _caller(aws: Any) -> str:
-    from rollback_cockpit.aws.errors import explain
-
-    try:
-        _, arn = await aws.account_and_caller()
-        return arn
-    except Exception as exc:  # the plan's own reads will say what is wrong with the credentials
-        return f"unknown ({explain(exc, action='GetCallerIdentity').message})"
-
-
 def _approval_refusal(args: argparse.Namespace) -> str | None:
     # The runbook's FAQ: P1/P2 are the on-call engineer's call; P3 and below need the team lead.
     if getattr(args, "severity", "P2") in ("P3", "P4") and not (getattr(args, "approved_by", "") or "").strip():
         return f"a {args.severity} rollback needs the team lead's approval: pass --approved-by NAME"
     return None
-
-
-def _confirmation_refusal(args: argparse.Namespace, ctx: Any) -> str | None:
-    name = ctx.env.name
-    if args.yes:
-        if ctx.simulate:
-            return None
-        return f"--yes is only for rehearsals; on a real environment confirm with --confirm {name}"
-    if args.confirm is not None:
-        if args.confirm == name:
-            return None
-        return f"--confirm {args.confirm!r} does not match the environment name {name!r}"
-    if sys.stdin.isatty():
-        try:
-            typed = input(f"type the environment name ({name}) to roll back: ").strip()
-        except EOFError:
-            typed = ""
-        return None if typed == name else f"confirmation {typed!r} does not match {name!r}"
-    return f"a rollback needs confirmation: pass --confirm {name}" + (" (or --yes in a rehearsal)" if ctx.simulate else "")
 
 
 def _print_plan(out: TextIO, plan: Any, ctx: Any) -> None:
@@ -257,12 +237,12 @@ async def _resume(args: argparse.Namespace, ctx: Any, aws: Any, out: TextIO) -> 
     _print(out, f"resuming run {events[0].run_id}: {len(point.done)} of {len(plan.steps)} step(s) done before it stopped")
     for sid in point.interrupted:
         _print(out, f"  {sid} was running when it stopped: AWS is asked whether it got there")
-    refusal = _confirmation_refusal(args, ctx)
+    refusal = confirmation_refusal(args, ctx, "roll back", "a rollback")
     if refusal:
         _print(out, f"REFUSED: {refusal}")
         _print(out, "nothing was changed")
         return EXIT_REFUSED
-    caller = await _caller(aws)
+    caller = await operator_identity(aws)
     journal = jr.Journal.reopen(path, ctx.clock)
     rollback = RollbackRun(aws, ctx.env, ctx.clock, journal, f"{ctx.local_user} ({caller})", history=events)
     try:
