@@ -83,15 +83,13 @@ def moto_percentiles(moto, monkeypatch):
     """
     from moto.cloudwatch.models import Statistics
 
+    from rollback_cockpit.simulate.patches import percentile
+
     original = Statistics.get_statistics_for_type
 
     def get_statistics_for_type(self, stat):
         if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
-            values = sorted(self.metric_single_values_list)
-            if not values:
-                return None
-            rank = max(1, math.ceil(float(stat[1:]) / 100 * len(values)))
-            return values[rank - 1]
+            return percentile(list(self.metric_single_values_list), float(stat[1:]))
         return original(self, stat)
 
     monkeypatch.setattr(Statistics, "get_statistics_for_type", get_statistics_for_type)
@@ -172,15 +170,12 @@ def test_more_than_500_queries_are_split_into_batches():
     assert len({q.id for q in queries}) == len(queries)
 
 
-async def test_p95_asked_exactly_as_on_aws(aws, boto, moto):
-    """Bare moto fails on a p95 with data — proof the cockpit asks for it as AWS expects, and reports it readably."""
-    from rollback_cockpit.aws.errors import AwsProblem
-
-    env = make_env()
-    put_alb(boto, env, "TargetResponseTime", [(minute(0), 0.3)])
-    with pytest.raises(AwsProblem) as info:
-        await metrics.sample(aws, env, FixedClock(NOW), minutes=30)
-    assert info.value.action == "cloudwatch:GetMetricData"
+def test_p95_asked_exactly_as_on_aws():
+    """The query asks CloudWatch for the percentile itself (no client-side estimate from averages)."""
+    [query] = [q for q in metrics.build_queries(make_env()) if q.metric == "TargetResponseTime"]
+    assert query.stat == "p95"
+    assert query.namespace == "AWS/ApplicationELB"
+    assert dict(query.dimensions) == {"LoadBalancer": make_env().metrics.load_balancer}
 
 
 def test_derived_values():

@@ -132,6 +132,7 @@ class CockpitScreen(Screen):
                 from rollback_cockpit.runbook.environment import offered_kinds
 
                 configured = offered_kinds(app.env)
+                # The kinds this version can plan (actions/kinds.py), as the app's services know them.
                 built = [k for k in configured if k in app.services.planners]
                 yield ActionsPanel(built, [k for k in configured if k not in built], id="actions")
             with Vertical(id="panel-validation", classes="panel") as v:
@@ -642,18 +643,27 @@ class CockpitScreen(Screen):
     # -------------------------------------------------------------- report
 
     def action_export(self) -> None:
+        self.export_reports(list(self.app.journal.events))
+
+    @work(group="export", exclusive=True, exit_on_error=False)
+    async def export_reports(self, events: list[Any]) -> None:
+        """Render and write both reports off the UI loop (a long run's journal is large)."""
         app = self.app
         from rollback_cockpit.runbook.report import write_file
 
-        events = list(app.journal.events)
         # Next to the headless run's reports: <state-dir>/reports/<run-id>.md / .json
         folder = app.state_dir / "reports"
-        paths = []
-        try:
+
+        def write_both() -> list[str]:
+            paths = []
             for fmt in ("md", "json"):
                 path = folder / f"{app.journal.run_id}.{fmt}"
                 write_file(path, app.services.render_report(events, fmt, "ja"))
                 paths.append(str(path))
+            return paths
+
+        try:
+            paths = await asyncio.to_thread(write_both)
         except Exception as exc:
             log.error("report export failed", exc_info=exc)
             self.notify(f"report export failed: {exc}", severity="error", timeout=20)
