@@ -15,7 +15,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_MAX_ATTEMPTS = 6
+# Total attempts per call: botocore standard mode uses 3; one more for throttling at 3 a.m.,
+# while an unreachable endpoint still answers in seconds, not half a minute.
+DEFAULT_MAX_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
