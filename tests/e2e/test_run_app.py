@@ -24,8 +24,8 @@ def test_run_app_on_bad_deploy_rolls_back_and_validates(tmp_path):
             "app",
             "--simulate",
             "--yes",
-            "--speed",
-            "200",
+            "--speed",  # 60: the world keeps publishing each simulated minute even on a loaded 2-core CI machine
+            "60",
             "--state-dir",
             str(state),
             "--report",
