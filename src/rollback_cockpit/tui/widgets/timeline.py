@@ -39,7 +39,7 @@ def summary(e: Any) -> str:
     if t == ev.CHECKLIST_TICKED:
         return f"{d.get('phase')}.{d.get('item')} by {d.get('by', '')}"
     if t == ev.CHECKLIST_OVERRIDDEN:
-        return f"{', '.join(d.get('open_items', []))}: {d.get('reason', '')}"
+        return f"{', '.join(d.get('open', []))}: {d.get('reason', '')}"
     if t in (ev.STEP_STARTED,):
         return f"{d.get('step', '')} {d.get('describe', '')}"
     if t == ev.STEP_FINISHED:
