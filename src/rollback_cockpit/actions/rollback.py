@@ -173,14 +173,13 @@ class RollbackRun:
 
     @property
     def validation_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return counts
+        from rollback_cockpit.checks.results import summarize
+
+        return {status: n for status, n in summarize(self.results).items() if n}
 
     @property
     def validation_failed(self) -> bool:
-        return any(r.status in ("fail", "could_not_check") for r in self.results)
+        return not all(r.ok for r in self.results)
 
     # -- the end ------------------------------------------------------------
     def finish(self, **extra: Any) -> Event:

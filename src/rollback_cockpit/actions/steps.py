@@ -141,10 +141,6 @@ class Plan:
     refusals: list[str] = field(default_factory=list)
 
     @property
-    def runnable(self) -> bool:
-        return not self.refusals
-
-    @property
     def resources(self) -> list[str]:
         seen: dict[str, None] = {}
         for s in self.steps:

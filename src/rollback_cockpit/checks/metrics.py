@@ -83,13 +83,6 @@ class Series:
         return None
 
     @property
-    def latest_at(self) -> datetime | None:
-        for ts, value in reversed(self.points):
-            if value is not None:
-                return ts
-        return None
-
-    @property
     def has_data(self) -> bool:
         return any(v is not None for _, v in self.points)
 

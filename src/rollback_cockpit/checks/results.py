@@ -50,19 +50,6 @@ class CheckResult:
         }
 
 
-def could_not_check(check: str, name: str, reason: str, **evidence: Any) -> CheckResult:
-    return CheckResult(check, name, COULD_NOT_CHECK, reason, evidence=dict(evidence))
-
-
-def worst(statuses: list[str]) -> str:
-    """The status that decides: fail beats could-not-check beats warn beats pass."""
-    order = (FAIL, COULD_NOT_CHECK, WARN, PASS)
-    for s in order:
-        if s in statuses:
-            return s
-    return PASS
-
-
 def summarize(results: list[CheckResult]) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
     for r in results:

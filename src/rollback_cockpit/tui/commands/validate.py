@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-CHECK_NAMES = ("endpoints", "integrity", "logs", "performance", "security", "metrics")
+from rollback_cockpit.checks.results import CHECKS as CHECK_NAMES  # one list of checks; a light module
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:

@@ -439,7 +439,7 @@ class CockpitScreen(Screen):
 
             self.post_message(PlanFailed(kind, explain(exc, action=f"plan {kind}").line()))
             return
-        steps = [(str(s.id), s.describe()) for s in _steps_of(plan)]
+        steps = [(s.id, s.describe()) for s in plan.steps]
         self.post_message(PlanPrepared(kind, plan, [d for _, d in steps], _diff_of(plan, steps)))
 
     def on_plan_failed(self, message: PlanFailed) -> None:
@@ -447,20 +447,20 @@ class CockpitScreen(Screen):
 
     def on_plan_prepared(self, message: PlanPrepared) -> None:
         plan = message.plan
-        steps = [(str(s.id), s.describe()) for s in _steps_of(plan)]
+        steps = [(s.id, s.describe()) for s in plan.steps]
         # execute() journals the plan it runs; the preview is recorded as what the operator saw.
         if not self.journal(ev.NOTE, text=f"plan previewed: {message.kind}, {len(steps)} step(s)",
-                            preview=plan.to_json() if hasattr(plan, "to_json") else {}):
+                            preview=plan.to_json()):
             return
         self.plan, self.plan_kind = plan, message.kind
         panel = self.query_one(ActionsPanel)
         panel.show_plan(message.kind, message.diff, steps)
-        refusals = list(getattr(plan, "refusals", []) or [])
+        refusals = plan.refusals
         if refusals:
             self.plan = None
             panel.show_status("this plan cannot run: " + "; ".join(refusals), error=True)
         else:
-            warn = "".join(f"\nwarning: {w}" for w in getattr(plan, "warnings", []) or [])
+            warn = "".join(f"\nwarning: {w}" for w in plan.warnings)
             panel.show_status(f"plan ready: {len(steps)} step(s). x: execute (asks to confirm){warn}")
 
     def action_execute(self) -> None:
@@ -497,7 +497,7 @@ class CockpitScreen(Screen):
         from rollback_cockpit.tui.screens.dialogs import ConfirmScreen
 
         app = self.app
-        steps = len(list(_steps_of(self.plan)))
+        steps = len(self.plan.steps)
         body = f"Roll back {self.plan_kind} on {app.env.name} ({app.env.region}): {steps} step(s)."
         if app.simulate:
             screen = ConfirmScreen("Execute in the rehearsal world?", body)
@@ -712,14 +712,9 @@ def _parse_time(value: Any) -> Any:
         return None
 
 
-def _steps_of(plan: Any) -> list[Any]:
-    steps = getattr(plan, "steps", plan)
-    return list(steps or [])
-
-
 def _diff_of(plan: Any, steps: list[tuple[str, str]]) -> list[str]:
     """The plan as current → target lines, from the plan if it knows how."""
-    rows = getattr(plan, "diff", None) or []
+    rows = plan.diff
     out = []
     for r in rows:
         out.append(f"  {r.resource} {r.field}")
