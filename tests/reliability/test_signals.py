@@ -110,3 +110,58 @@ def test_a_signal_mid_run_stops_new_steps_and_the_run_resumes(cli, ecs_world, ga
     settled = {e.data["step"] for e in events if e.seq > sig.seq and (e.type == ev.STEP_FINISHED or e.data.get("outcome") == "already_done")}
     assert STABLES <= settled
     assert ecs_world.live() == ecs_world.previous()
+
+
+def test_a_signal_after_every_step_started_lets_the_run_finish(cli, ecs_world, state_dir, monkeypatch):
+    """Nothing was kept from starting, so nothing is left to resume: the run ends normally.
+
+    moto's DescribeServices is held once both updates are made, so the waits
+    are launched (reading the service) when the signal lands.
+    """
+    backend = ecs_backend()
+    real_update, real_describe = backend.update_service, backend.describe_services
+    updated, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def update(*args, **kwargs):
+        out = real_update(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            updated.set()
+        return out
+
+    def describe(*args, **kwargs):
+        if updated.is_set():
+            release.wait(20)
+        return real_describe(*args, **kwargs)
+
+    monkeypatch.setattr(backend, "update_service", update)
+    monkeypatch.setattr(backend, "describe_services", describe)
+    problems: list[BaseException] = []
+
+    def operator_side():
+        try:
+            wait_for(state_dir, lambda es: UPDATES <= {e.data.get("step") for e in es if e.type == ev.STEP_FINISHED})
+            os.kill(os.getpid(), signal.SIGTERM)
+            wait_for(state_dir, lambda es: any(e.type == ev.SIGNAL_RECEIVED for e in es))
+        except BaseException as exc:  # reported by the test thread
+            problems.append(exc)
+        finally:
+            release.set()
+
+    missed: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda num, frame: missed.append(num))
+    side = threading.Thread(target=operator_side, daemon=True)
+    side.start()
+    try:
+        got = cli("run", "app", "--env", ecs_world.env_file, "--confirm", ENV_NAME, "--no-validate")
+    finally:
+        side.join(30)
+        signal.signal(signal.SIGTERM, previous)
+    assert not problems and not missed, (problems, missed)
+    events = read_all(state_dir)
+    assert [e.data["signal"] for e in events if e.type == ev.SIGNAL_RECEIVED] == ["SIGTERM"]
+    assert got.code == 0, got.text
+    assert "stopped between steps" not in got.out
+    assert events[-1].type == ev.RUN_FINISHED and events[-1].data["result"] == "success"
+    assert not [e for e in events if e.type == ev.STEP_SKIPPED and e.data.get("outcome") == "aborted"]

@@ -92,6 +92,7 @@ class RollbackRun:
         self.results: list[Any] = []
         self.finished_at: float | None = None
         self.lock_info: Any = None
+        self.cut_short = False
 
     # -- the lock -----------------------------------------------------------
     async def take_lock(self) -> Any:
@@ -133,8 +134,11 @@ class RollbackRun:
     async def execute(self, plan: Plan, *, abort: asyncio.Event | None = None, credentials_poll: float = 15.0) -> AsyncIterator[Event]:
         self.plan = plan
         self.tick("during", "start_recorded", f"run {self.journal.run_id}")
+        self.cut_short = False
         async for event in execute(plan, self.aws, self.journal, self.clock, abort=abort, credentials_poll=credentials_poll):
             self.step_events.append(event)
+            if event.type == ev.STEP_SKIPPED and event.data.get("outcome") == "aborted":
+                self.cut_short = True  # a stop kept this step from starting: the run can be resumed
             if event.type == ev.STEP_FAILED:
                 self.tick("during", "errors_recorded", str(event.data.get("error", ""))[:200])
             yield event

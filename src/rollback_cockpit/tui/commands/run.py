@@ -294,21 +294,25 @@ async def _run_plan(args: argparse.Namespace, ctx: Any, rollback: Any, plan: Any
     result = rollback.outcome
     if not result.changed and result.result == "success":
         _print(out, "already at target: nothing was changed")
-    if abort.is_set():
+    # A signal only matters if it kept a step from starting: when every step had
+    # already started and then finished, the rollback is complete — validate and
+    # finish it, there is nothing left to resume.
+    stopped = rollback.cut_short
+    if stopped:
         _print(out, f"stopped between steps; continue with: {resume_command(ctx.env, journal.run_id)}")
     elif not args.no_validate:
         _print(out, "validation:")
         async for r in rollback.validate():
             _print(out, f"  {r.line()}")
     await rollback.release_lock()
-    if abort.is_set():
+    if stopped:
         journal.append(ev.NOTE, text=f"stopped between steps; resume with: {resume_command(ctx.env, journal.run_id)}")
     else:
         rollback.finish()
     _print(out, f"result: {result.result}" + "".join(f"\n  {r}: {o}" for r, o in result.per_resource.items()))
     _print(out, f"journal: {journal.path}")
     _write_reports(args, ctx, journal, out)
-    return EXIT_OK if result.ok and not rollback.validation_failed and not abort.is_set() else EXIT_FAILED
+    return EXIT_OK if result.ok and not rollback.validation_failed and not stopped else EXIT_FAILED
 
 
 def _on_signals(abort: asyncio.Event, journal: Any, out: TextIO) -> None:
